@@ -1,0 +1,73 @@
+package apikeys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"crm/api"
+)
+
+// ForAPI adapts a key store to the HTTP layer's api.Keys, mapping
+// ErrNotFound to api.ErrUnknownKey and ErrInvalid to api.ErrBadKey.
+func ForAPI(s *Store) api.Keys { return apiKeys{store: s} }
+
+type apiKeys struct{ store *Store }
+
+func keyInfo(k Key) api.KeyInfo {
+	info := api.KeyInfo{ID: k.ID.String(), Name: k.Name, Role: k.Role, CreatedAt: k.CreatedAt.UTC().Format(time.RFC3339)}
+	if k.RevokedAt != nil {
+		s := k.RevokedAt.UTC().Format(time.RFC3339)
+		info.RevokedAt = &s
+	}
+	return info
+}
+
+func mapKeyErr(err error) error {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return fmt.Errorf("%w: %w", api.ErrUnknownKey, err)
+	case errors.Is(err, ErrInvalid):
+		return fmt.Errorf("%w: %w", api.ErrBadKey, err)
+	}
+	return err
+}
+
+func (a apiKeys) Authenticate(ctx context.Context, secret string) (api.Principal, error) {
+	k, err := a.store.Authenticate(ctx, secret)
+	if err != nil {
+		return api.Principal{}, mapKeyErr(err)
+	}
+	return api.Principal{KeyID: k.ID.String(), Name: k.Name, Role: k.Role}, nil
+}
+
+func (a apiKeys) Create(ctx context.Context, name, role string) (api.KeyInfo, string, error) {
+	k, secret, err := a.store.Create(ctx, name, role)
+	if err != nil {
+		return api.KeyInfo{}, "", mapKeyErr(err)
+	}
+	return keyInfo(k), secret, nil
+}
+
+func (a apiKeys) List(ctx context.Context) ([]api.KeyInfo, error) {
+	keys, err := a.store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.KeyInfo, len(keys))
+	for i, k := range keys {
+		out[i] = keyInfo(k)
+	}
+	return out, nil
+}
+
+func (a apiKeys) Revoke(ctx context.Context, id string) error {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return fmt.Errorf("%w: %s", api.ErrUnknownKey, id)
+	}
+	return mapKeyErr(a.store.Revoke(ctx, u))
+}

@@ -1,0 +1,219 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"crm/aggregates"
+)
+
+// Stream names: one stream per aggregate, "<type>-<id>".
+func streamOf(entityType, id string) string { return entityType + "-" + id }
+
+// Entity types, as used in stream names and in the API.
+const (
+	TypeLead        = "lead"
+	TypeAccount     = "account"
+	TypeOpportunity = "opportunity"
+	TypeTicket      = "ticket"
+)
+
+// StreamID returns the stream that holds an entity's events.
+func StreamID(entityType, id string) string { return streamOf(entityType, id) }
+
+// Envelope carries what every command has besides its own fields, and
+// receives its result.
+type Envelope struct {
+	Metadata Metadata
+	// IfMatch, when set, makes the command fail with ErrPreconditionFailed
+	// unless the target stream is at this version; conflicts are then not
+	// retried.
+	IfMatch *int64
+	// Idempotency, when set, stores the response with the events.
+	Idempotency *Idempotency
+	// Result is set by the handler on success.
+	Result Result
+}
+
+// Result is the outcome of a successful command.
+type Result struct {
+	// ID is the target entity's id.
+	ID string
+	// Version is the target stream's version after the command.
+	Version int64
+	// Position is the log cursor of the command's last event; empty when
+	// the command changed nothing.
+	Position string
+	// Events are the appended events.
+	Events []EventRef
+	// Created reports that the command created the target.
+	Created bool
+	// Extra carries further ids a command created (conversion).
+	Extra map[string]string
+}
+
+// Handler executes commands. Its zero value is not usable; see New.
+type Handler struct {
+	repo       Repository
+	now        func() time.Time
+	newID      func() string
+	maxRetries int
+	sla        aggregates.SLAPolicy
+}
+
+// Options configure a Handler.
+type Options struct {
+	// Clock defaults to time.Now.
+	Clock func() time.Time
+	// NewID defaults to UUIDv7 strings.
+	NewID func() string
+	// MaxRetries bounds reload-and-retry on version conflicts (default 20).
+	MaxRetries int
+	// SLA is the ticket SLA policy (default aggregates.DefaultSLA()).
+	SLA aggregates.SLAPolicy
+}
+
+// New returns a Handler over repo.
+func New(repo Repository, o Options) *Handler {
+	h := &Handler{repo: repo, now: o.Clock, newID: o.NewID, maxRetries: o.MaxRetries, sla: o.SLA}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.newID == nil {
+		h.newID = func() string { return uuid.Must(uuid.NewV7()).String() }
+	}
+	if h.maxRetries == 0 {
+		h.maxRetries = 20
+	}
+	if h.sla == nil {
+		h.sla = aggregates.DefaultSLA()
+	}
+	return h
+}
+
+// NewID returns a fresh entity id.
+func (h *Handler) NewID() string { return h.newID() }
+
+// applier is any aggregate.
+type applier interface{ Apply(aggregates.Event) }
+
+// unit is one attempt at a command: the streams it loaded and the changes
+// it decided.
+type unit struct {
+	ctx     context.Context
+	h       *Handler
+	now     time.Time
+	loaded  map[string]int64
+	order   []string
+	pending map[string][]aggregates.Event
+	batch   Batch
+	created bool
+	extra   map[string]string
+}
+
+// result builds the command's result from what was saved.
+func (u *unit) result(id, target string, saved Saved) Result {
+	r := Result{ID: id, Version: u.loaded[target], Position: saved.Position, Events: saved.Events,
+		Created: u.created, Extra: u.extra}
+	if v, ok := saved.Versions[target]; ok {
+		r.Version = v
+	}
+	if r.Events == nil {
+		r.Events = []EventRef{}
+	}
+	return r
+}
+
+// load folds a stream into agg and remembers its version as the expected
+// one.
+func (u *unit) load(stream string, agg applier) (int64, error) {
+	recs, err := u.h.repo.Load(u.ctx, stream, time.Time{})
+	if err != nil {
+		return 0, fmt.Errorf("load %s: %w", stream, err)
+	}
+	for _, r := range recs {
+		agg.Apply(r.Event)
+	}
+	v := int64(len(recs))
+	if len(recs) > 0 {
+		v = recs[len(recs)-1].Version
+	}
+	if _, seen := u.loaded[stream]; !seen {
+		u.order = append(u.order, stream)
+	}
+	u.loaded[stream] = v
+	return v, nil
+}
+
+// emit queues events for a loaded stream.
+func (u *unit) emit(stream string, events []aggregates.Event) {
+	if _, ok := u.loaded[stream]; !ok {
+		panic("commands: emit to a stream that was not loaded: " + stream)
+	}
+	u.pending[stream] = append(u.pending[stream], events...)
+}
+
+// run executes decide with bounded reload-and-retry on version conflicts.
+// target is the stream whose version the result and If-Match refer to.
+func (h *Handler) run(ctx context.Context, env *Envelope, id, target string, decide func(u *unit) error) error {
+	for attempt := 0; ; attempt++ {
+		u := &unit{ctx: ctx, h: h, now: h.now().UTC(), loaded: map[string]int64{}, pending: map[string][]aggregates.Event{}, extra: map[string]string{}}
+		if err := decide(u); err != nil {
+			return err
+		}
+		ver, ok := u.loaded[target]
+		if !ok {
+			panic("commands: target stream not loaded: " + target)
+		}
+		if env.IfMatch != nil && *env.IfMatch != ver {
+			return ErrPreconditionFailed
+		}
+		u.batch.Metadata = env.Metadata
+		if idem := env.Idempotency; idem != nil {
+			u.batch.Response = &StoredResponse{Scope: idem.Scope, Key: idem.Key, RequestHash: idem.RequestHash,
+				Render: func(s Saved) (int, []byte) { return idem.Response(u.result(id, target, s)) }}
+		}
+		var total int
+		for _, s := range u.order {
+			if evs := u.pending[s]; len(evs) > 0 {
+				u.batch.Changes = append(u.batch.Changes, Change{Stream: s, Expected: u.loaded[s], Events: evs})
+				total += len(evs)
+			}
+		}
+		if total == 0 && env.Idempotency == nil {
+			// Nothing to store: report the current state.
+			env.Result = u.result(id, target, Saved{})
+			return nil
+		}
+		saved, err := h.repo.Save(ctx, u.batch)
+		switch {
+		case err == nil:
+			env.Result = u.result(id, target, saved)
+			return nil
+		case errors.Is(err, ErrVersionConflict):
+			if env.IfMatch != nil {
+				return ErrPreconditionFailed
+			}
+			if attempt >= h.maxRetries {
+				return ErrBusy
+			}
+			// Back off a little, growing, so racers spread out.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(attempt*attempt) * time.Millisecond):
+			}
+		default:
+			return err
+		}
+	}
+}
+
+// Env returns the envelope itself; command structs embedding Envelope get
+// it as a method, which lets transports fill and read any command's
+// envelope generically.
+func (e *Envelope) Env() *Envelope { return e }

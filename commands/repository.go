@@ -1,0 +1,145 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"crm/aggregates"
+)
+
+// Metadata says who issued a command and why; it lands on every event the
+// command appends.
+type Metadata struct {
+	Actor         string
+	CommandID     string
+	CorrelationID string
+	CausationID   string
+}
+
+// Recorded is a stored event as the command side sees it.
+type Recorded struct {
+	ID         string
+	Event      aggregates.Event
+	Type       string
+	Version    int64
+	RecordedAt time.Time
+	Metadata   Metadata
+	Position   string
+}
+
+// Change is the new events of one stream, appended only if the stream is
+// still at Expected (0: the stream must not exist yet).
+type Change struct {
+	Stream   string
+	Expected int64
+	Events   []aggregates.Event
+}
+
+// Claim reserves a unique key for an owner in the same transaction as the
+// events, such as an email address for the lead that holds it.
+type Claim struct {
+	Kind      string
+	Key       string
+	OwnerType string
+	OwnerID   string
+}
+
+// Claim kinds.
+const (
+	// ClaimEmail reserves an email for one open lead or contact.
+	ClaimEmail = "email"
+	// ClaimContact maps a contact id to its account id.
+	ClaimContact = "contact"
+)
+
+// Idempotency stores a command's response under a client's key in the same
+// transaction as its events.
+type Idempotency struct {
+	// Scope separates keys of different API keys.
+	Scope string
+	// Key is the client's Idempotency-Key.
+	Key string
+	// RequestHash identifies the request body.
+	RequestHash string
+	// Response renders the response to store from the command's result.
+	Response func(Result) (status int, body []byte)
+}
+
+// StoredResponse is the idempotency record a batch stores: the response
+// rendered from what the batch saved.
+type StoredResponse struct {
+	Scope, Key, RequestHash string
+	// Render is called inside the transaction, after the append.
+	Render func(Saved) (status int, body []byte)
+}
+
+// Batch is everything one command stores atomically. Claims of a key the
+// same owner already holds succeed; releases only remove keys the named
+// owner holds.
+type Batch struct {
+	Changes  []Change
+	Claims   []Claim
+	Releases []Claim
+	Metadata Metadata
+	Response *StoredResponse
+}
+
+// EventRef names one appended event.
+type EventRef struct {
+	Stream string `json:"stream"`
+	Type   string `json:"type"`
+	ID     string `json:"id"`
+}
+
+// Saved is what storing a batch returned.
+type Saved struct {
+	// Position is the log cursor of the batch's last event.
+	Position string
+	// Versions maps each changed stream to its new version.
+	Versions map[string]int64
+	// Events are the appended events, in order.
+	Events []EventRef
+}
+
+// Repository loads streams and stores batches. Implementations map
+// aggregates' events to and from the event store.
+type Repository interface {
+	// Load returns a stream's events in order, only those recorded at or
+	// before asOf when it is non-zero. A missing stream has no events.
+	Load(ctx context.Context, stream string, asOf time.Time) ([]Recorded, error)
+	// Save appends every change and applies claims, releases and the
+	// idempotency record in one transaction. Errors: ErrVersionConflict
+	// (wrapped) when a stream moved, *ClaimTakenError when a claim's key is
+	// held by another owner, ErrIdempotencyRace when another request stored
+	// the same idempotency key first.
+	Save(ctx context.Context, b Batch) (Saved, error)
+	// ClaimOwner returns the owner of a claimed key.
+	ClaimOwner(ctx context.Context, kind, key string) (ownerType, ownerID string, ok bool, err error)
+}
+
+// Errors of the command side.
+var (
+	// ErrVersionConflict: a stream moved between load and save.
+	ErrVersionConflict = errors.New("version conflict")
+	// ErrPreconditionFailed: the stream is not at the version If-Match named.
+	ErrPreconditionFailed = errors.New("precondition failed: the entity changed")
+	// ErrIdempotencyRace: another request with the same idempotency key
+	// completed first; look its response up and replay it.
+	ErrIdempotencyRace = errors.New("idempotency key used concurrently")
+	// ErrBusy: version conflicts persisted through every retry.
+	ErrBusy = errors.New("too many concurrent changes; retry")
+)
+
+// ClaimTakenError reports that a unique key (such as an email) belongs to
+// another owner.
+type ClaimTakenError struct {
+	Claim     Claim
+	OwnerType string
+	OwnerID   string
+}
+
+func (e *ClaimTakenError) Error() string {
+	return fmt.Sprintf("%s %s already belongs to %s %s", e.Claim.Kind, e.Claim.Key, e.OwnerType, e.OwnerID)
+}

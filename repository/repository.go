@@ -1,0 +1,183 @@
+// Package repository stores the command side's batches in the PostgreSQL
+// event store: events encoded through the domain codec registry, unique-key
+// claims and idempotency records, all in one transaction.
+package repository
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"crm/aggregates"
+	"crm/commands"
+	"crm/eventstore"
+	"crm/eventstore/postgres"
+	"crm/pgmigrate"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations create the claims and idempotency tables.
+var Migrations = pgmigrate.Set{Name: "commands", FS: pgmigrate.Sub(migrationFiles, "migrations"), VersionTable: "crm_schema_commands"}
+
+// Repository implements commands.Repository.
+type Repository struct {
+	pool  *pgxpool.Pool
+	store *postgres.Store
+	codec *eventstore.Registry
+}
+
+// New returns a repository over a migrated pool and its event store.
+func New(pool *pgxpool.Pool, store *postgres.Store, codec *eventstore.Registry) *Repository {
+	return &Repository{pool: pool, store: store, codec: codec}
+}
+
+// Load implements commands.Repository.
+func (r *Repository) Load(ctx context.Context, stream string, asOf time.Time) ([]commands.Recorded, error) {
+	evs, err := r.store.ReadStream(ctx, stream, eventstore.ReadOptions{Until: asOf})
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]commands.Recorded, len(evs))
+	for i, e := range evs {
+		v, err := r.codec.Decode(e.Type, e.Data)
+		if err != nil {
+			return nil, fmt.Errorf("%s version %d: %w", stream, e.Version, err)
+		}
+		de, ok := v.(aggregates.Event)
+		if !ok {
+			return nil, fmt.Errorf("%s version %d: %s is not a domain event", stream, e.Version, e.Type)
+		}
+		out[i] = commands.Recorded{ID: e.ID.String(), Event: de, Type: e.Type, Version: e.Version, RecordedAt: e.RecordedAt,
+			Position: e.Cursor.String(), Metadata: commands.Metadata{Actor: e.Metadata.Actor, CommandID: e.Metadata.CommandID,
+				CorrelationID: e.Metadata.CorrelationID, CausationID: e.Metadata.CausationID}}
+	}
+	return out, nil
+}
+
+// Save implements commands.Repository.
+func (r *Repository) Save(ctx context.Context, b commands.Batch) (commands.Saved, error) {
+	meta := eventstore.Metadata{Actor: b.Metadata.Actor, CommandID: b.Metadata.CommandID,
+		CorrelationID: b.Metadata.CorrelationID, CausationID: b.Metadata.CausationID}
+	streams := make([]eventstore.StreamEvents, 0, len(b.Changes))
+	for _, c := range b.Changes {
+		se := eventstore.StreamEvents{StreamID: c.Stream, Expected: eventstore.Exact(c.Expected)}
+		for _, e := range c.Events {
+			enc, err := r.codec.Encode(e)
+			if err != nil {
+				return commands.Saved{}, err
+			}
+			se.Events = append(se.Events, eventstore.EventData{Type: enc.Type, SchemaVersion: enc.SchemaVersion, Data: enc.Data, Metadata: meta})
+		}
+		streams = append(streams, se)
+	}
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return commands.Saved{}, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+	var saved commands.Saved
+	if len(streams) > 0 {
+		res, err := r.store.AppendTx(ctx, tx, streams...)
+		if errors.Is(err, eventstore.ErrVersionConflict) {
+			return commands.Saved{}, fmt.Errorf("%w: %w", commands.ErrVersionConflict, err)
+		}
+		if err != nil {
+			return commands.Saved{}, err
+		}
+		saved.Position = res.Position.String()
+		saved.Versions = map[string]int64{}
+		for _, e := range res.Events {
+			saved.Versions[e.StreamID] = e.Version
+			saved.Events = append(saved.Events, commands.EventRef{Stream: e.StreamID, Type: e.Type, ID: e.ID.String()})
+		}
+	}
+	for _, c := range b.Releases {
+		if _, err := tx.Exec(ctx, `DELETE FROM crm_claims WHERE kind = $1 AND key = $2 AND owner_type = $3 AND owner_id = $4`,
+			c.Kind, c.Key, c.OwnerType, c.OwnerID); err != nil {
+			return commands.Saved{}, fmt.Errorf("release %s: %w", c.Kind, err)
+		}
+	}
+	for _, c := range b.Claims {
+		if err := claim(ctx, tx, c); err != nil {
+			return commands.Saved{}, err
+		}
+	}
+	if resp := b.Response; resp != nil {
+		status, body := resp.Render(saved)
+		tag, err := tx.Exec(ctx, `INSERT INTO crm_idempotency (scope, key, request_hash, status, body) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (scope, key) DO NOTHING`, resp.Scope, resp.Key, resp.RequestHash, status, body)
+		if err != nil {
+			return commands.Saved{}, fmt.Errorf("store idempotent response: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return commands.Saved{}, commands.ErrIdempotencyRace
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return commands.Saved{}, fmt.Errorf("commit: %w", err)
+	}
+	if len(streams) > 0 {
+		r.store.Committed()
+	}
+	return saved, nil
+}
+
+// claim takes c's key, or confirms the same owner holds it already. A
+// concurrent uncommitted claim of the same key makes the insert wait for
+// that transaction's outcome, so exactly one of racing claims wins.
+func claim(ctx context.Context, tx pgx.Tx, c commands.Claim) error {
+	tag, err := tx.Exec(ctx, `INSERT INTO crm_claims (kind, key, owner_type, owner_id) VALUES ($1, $2, $3, $4)
+ON CONFLICT (kind, key) DO NOTHING`, c.Kind, c.Key, c.OwnerType, c.OwnerID)
+	if err != nil {
+		return fmt.Errorf("claim %s: %w", c.Kind, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var ownerType, ownerID string
+	if err := tx.QueryRow(ctx, `SELECT owner_type, owner_id FROM crm_claims WHERE kind = $1 AND key = $2`, c.Kind, c.Key).
+		Scan(&ownerType, &ownerID); err != nil {
+		return fmt.Errorf("claim %s: %w", c.Kind, err)
+	}
+	if ownerType == c.OwnerType && ownerID == c.OwnerID {
+		return nil
+	}
+	return &commands.ClaimTakenError{Claim: c, OwnerType: ownerType, OwnerID: ownerID}
+}
+
+// ClaimOwner implements commands.Repository.
+func (r *Repository) ClaimOwner(ctx context.Context, kind, key string) (string, string, bool, error) {
+	var ownerType, ownerID string
+	err := r.pool.QueryRow(ctx, `SELECT owner_type, owner_id FROM crm_claims WHERE kind = $1 AND key = $2`, kind, key).Scan(&ownerType, &ownerID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, fmt.Errorf("look up %s claim: %w", kind, err)
+	}
+	return ownerType, ownerID, true, nil
+}
+
+// LookupResponse returns the request hash, status and body stored under
+// an idempotency key; ok is false when there is none.
+func (r *Repository) LookupResponse(ctx context.Context, scope, key string) (hash string, status int, body []byte, ok bool, err error) {
+	err = r.pool.QueryRow(ctx, `SELECT request_hash, status, body FROM crm_idempotency WHERE scope = $1 AND key = $2`, scope, key).
+		Scan(&hash, &status, &body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", 0, nil, false, nil
+	}
+	if err != nil {
+		return "", 0, nil, false, fmt.Errorf("look up idempotency key: %w", err)
+	}
+	return hash, status, body, true, nil
+}
