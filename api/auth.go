@@ -1,0 +1,130 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// Principal is the authenticated caller: an API key and its role.
+type Principal struct {
+	KeyID string
+	Name  string
+	Role  string
+}
+
+// Actor is the name events record for the principal.
+func (p Principal) Actor() string { return "key:" + p.Name }
+
+// KeyInfo describes a stored API key (never its secret).
+type KeyInfo struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Role      string  `json:"role"`
+	CreatedAt string  `json:"created_at"`
+	RevokedAt *string `json:"revoked_at"`
+}
+
+// Keys authenticates secrets and manages keys.
+type Keys interface {
+	// Authenticate returns the principal of an active key's secret, or
+	// ErrUnknownKey.
+	Authenticate(ctx context.Context, secret string) (Principal, error)
+	// Create makes a key and returns it with its secret. A bad name or role
+	// is an error wrapping ErrBadKey.
+	Create(ctx context.Context, name, role string) (KeyInfo, string, error)
+	// List returns every key.
+	List(ctx context.Context) ([]KeyInfo, error)
+	// Revoke deactivates a key, or returns ErrUnknownKey.
+	Revoke(ctx context.Context, id string) error
+}
+
+// Errors a Keys implementation returns.
+var (
+	ErrUnknownKey = errors.New("unknown api key")
+	ErrBadKey     = errors.New("invalid api key request")
+)
+
+// Permissions a route requires.
+const (
+	permSalesRead    = "sales:read"    // leads, opportunities
+	permSalesWrite   = "sales:write"   // lead, account, contact, opportunity commands
+	permAccountsRead = "accounts:read" // accounts and contacts
+	permServiceRead  = "service:read"  // tickets
+	permServiceWrite = "service:write" // ticket commands
+	permApprovals    = "approvals:decide"
+	permReports      = "reports:read" // funnel, pipeline, dashboard, custom reports
+	permAudit        = "audit:read"   // audit timeline and exports
+	permEvents       = "events:read"  // the global event feed
+	permKeys         = "keys:admin"
+)
+
+// rolePermissions is the role table of API.md.
+var rolePermissions = map[string][]string{
+	"admin":   {"*"},
+	"manager": {permSalesRead, permSalesWrite, permAccountsRead, permServiceRead, permServiceWrite, permApprovals, permReports, permAudit, permEvents},
+	"sales":   {permSalesRead, permSalesWrite, permAccountsRead},
+	"support": {permServiceRead, permServiceWrite, permAccountsRead},
+	"analyst": {permSalesRead, permAccountsRead, permServiceRead, permReports, permEvents},
+	"auditor": {permSalesRead, permAccountsRead, permServiceRead, permAudit, permEvents},
+}
+
+// Allowed reports whether role may use a route that needs perm.
+func Allowed(role, perm string) bool {
+	for _, p := range rolePermissions[role] {
+		if p == "*" || p == perm {
+			return true
+		}
+	}
+	return false
+}
+
+type principalKey struct{}
+
+// principalOf returns the request's authenticated principal.
+func principalOf(ctx context.Context) Principal {
+	p, _ := ctx.Value(principalKey{}).(Principal)
+	return p
+}
+
+// authenticate requires a valid bearer key.
+func authenticate(keys Keys, fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := r.Header.Get("Authorization")
+			scheme, secret, ok := strings.Cut(h, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="crm"`)
+				writeProblem(w, Problem{Status: http.StatusUnauthorized, Detail: "an Authorization: Bearer <api key> header is required"})
+				return
+			}
+			p, err := keys.Authenticate(r.Context(), strings.TrimSpace(secret))
+			if errors.Is(err, ErrUnknownKey) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="crm", error="invalid_token"`)
+				writeProblem(w, Problem{Status: http.StatusUnauthorized, Detail: "unknown or revoked api key"})
+				return
+			}
+			if err != nil {
+				fail(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		})
+	}
+}
+
+// require refuses principals whose role lacks perm.
+func require(perm string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p := principalOf(r.Context())
+			if !Allowed(p.Role, perm) {
+				writeProblem(w, Problem{Status: http.StatusForbidden, Code: "forbidden",
+					Detail: "role " + p.Role + " may not do this (needs " + perm + ")"})
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

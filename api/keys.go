@@ -1,0 +1,65 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+)
+
+func (s *server) keyRoutes(r chi.Router) {
+	r.Group(func(r chi.Router) {
+		r.Use(require(permKeys))
+		r.Post("/keys", func(w http.ResponseWriter, r *http.Request) {
+			body, err := readBody(r, false)
+			if err != nil {
+				s.errs.write(w, r, err)
+				return
+			}
+			var req struct {
+				Name string `json:"name"`
+				Role string `json:"role"`
+			}
+			if err := decodeStrict(body, &req); err != nil {
+				s.errs.write(w, r, err)
+				return
+			}
+			if req.Name == "" {
+				s.errs.write(w, r, badField("name", "is required"))
+				return
+			}
+			if _, ok := rolePermissions[req.Role]; !ok {
+				s.errs.write(w, r, badField("role", "must be one of admin, manager, sales, support, analyst, auditor"))
+				return
+			}
+			k, secret, err := s.keys.Create(r.Context(), req.Name, req.Role)
+			if err != nil {
+				s.errs.write(w, r, err)
+				return
+			}
+			writeJSON(w, http.StatusCreated, map[string]any{"id": k.ID, "name": k.Name, "role": k.Role, "created_at": k.CreatedAt, "key": secret})
+		})
+		r.Get("/keys", func(w http.ResponseWriter, r *http.Request) {
+			keys, err := s.keys.List(r.Context())
+			if err != nil {
+				s.errs.write(w, r, err)
+				return
+			}
+			if keys == nil {
+				keys = []KeyInfo{}
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"items": keys, "next_cursor": nil})
+		})
+		r.Delete("/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
+			id, err := pathID(r, "id")
+			if err != nil {
+				s.errs.write(w, r, err)
+				return
+			}
+			if err := s.keys.Revoke(r.Context(), id); err != nil {
+				s.errs.write(w, r, err)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		})
+	})
+}

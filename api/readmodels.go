@@ -1,0 +1,63 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"crm/readmodels"
+)
+
+// Progress tells how far the projectors have read the log.
+type Progress interface {
+	// WaitFor blocks until every named projector has applied the log up to
+	// position (a cursor from a command response), or ctx ends.
+	WaitFor(ctx context.Context, position string, projectors ...string) error
+}
+
+// ErrBadPosition is returned by Progress.WaitFor for a malformed position.
+var ErrBadPosition = errors.New("malformed position")
+
+// readYourWrites is how long a read with min_position waits.
+const readYourWrites = 5 * time.Second
+
+// caughtUp honours ?min_position=: it waits up to 5 s for the named
+// projectors and answers 503 with Retry-After when they are still behind.
+// It reports whether the handler may go on.
+func (s *server) caughtUp(w http.ResponseWriter, r *http.Request, projectors ...string) bool {
+	pos := r.URL.Query().Get("min_position")
+	if pos == "" {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readYourWrites)
+	defer cancel()
+	err := s.progress.WaitFor(ctx, pos, projectors...)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, ErrBadPosition):
+		s.errs.write(w, r, badField("min_position", "must be a position from a command response"))
+	case ctx.Err() != nil && r.Context().Err() == nil:
+		w.Header().Set("Retry-After", "1")
+		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "read_model_behind",
+			Detail: "the read models have not reached min_position yet; retry shortly"})
+	default:
+		s.errs.write(w, r, err)
+	}
+	return false
+}
+
+// limitParam parses ?limit= (default 50, at most 500).
+func limitParam(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return readmodels.DefaultLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > readmodels.MaxLimit {
+		return 0, badField("limit", "must be an integer from 1 to 500")
+	}
+	return n, nil
+}

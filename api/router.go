@@ -1,0 +1,188 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Readiness reports whether the server can do its work: the database is
+// reachable and its schema is migrated. A nil error means ready.
+type Readiness interface {
+	Ready(ctx context.Context) error
+}
+
+// Options are the router's dependencies.
+type Options struct {
+	// Ready backs /readyz. Required.
+	Ready Readiness
+	// Metrics is the registry /metrics serves and request metrics are
+	// registered in. Required.
+	Metrics *prometheus.Registry
+	// Logger logs failed requests and recovered panics; defaults to
+	// slog.Default().
+	Logger *slog.Logger
+	// Version is reported by /healthz.
+	Version string
+	// Keys authenticates /v1 requests and manages keys. Required.
+	Keys Keys
+	// Commands runs commands and by-id reads. Required.
+	Commands Commands
+	// Responses replays idempotent responses. Required.
+	Responses Responses
+	// Progress, Projections and Feed serve read-your-writes, the
+	// projection endpoints and the event feed. Required.
+	Progress    Progress
+	Projections Projections
+	Feed        EventFeed
+	// Lists answers the list endpoints. Required.
+	Lists ListQueries
+}
+
+// NewRouter returns the HTTP handler. It fails only when the metrics cannot
+// be registered (for example twice in one registry).
+func NewRouter(o Options) (http.Handler, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Ready == nil || o.Metrics == nil || o.Keys == nil || o.Commands == nil || o.Responses == nil ||
+		o.Progress == nil || o.Projections == nil || o.Feed == nil || o.Lists == nil {
+		return nil, fmt.Errorf("api: every dependency in Options is required")
+	}
+	m, err := newMetrics(o.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	r := chi.NewRouter()
+	r.Use(correlation, m.middleware, recoverer(o.Logger))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, Problem{Status: http.StatusNotFound, Detail: "no route for " + r.URL.Path})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, Problem{Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not allowed on " + r.URL.Path})
+	})
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": o.Version})
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if err := o.Ready.Ready(ctx); err != nil {
+			w.Header().Set("Retry-After", "1")
+			writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Title: "Not ready", Detail: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{}))
+	r.Get("/openapi.json", serveOpenAPI)
+	s := &server{errs: errorWriter{log: o.Logger}, keys: o.Keys, responses: o.Responses, cmds: o.Commands,
+		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists}
+	r.Route("/v1", s.routes)
+	return r, nil
+}
+
+// CorrelationHeader carries the correlation id in and out.
+const CorrelationHeader = "X-Correlation-ID"
+
+type correlationKey struct{}
+
+var correlationPattern = regexp.MustCompile(`^[A-Za-z0-9._:\-]{1,128}$`)
+
+// correlation accepts a well-formed X-Correlation-ID or generates one,
+// echoes it, and puts it in the request context.
+func correlation(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(CorrelationHeader)
+		if !correlationPattern.MatchString(id) {
+			id = uuid.Must(uuid.NewV7()).String()
+		}
+		w.Header().Set(CorrelationHeader, id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), correlationKey{}, id)))
+	})
+}
+
+// CorrelationID returns the request's correlation id ("" outside a request).
+func CorrelationID(ctx context.Context) string {
+	id, _ := ctx.Value(correlationKey{}).(string)
+	return id
+}
+
+// recoverer turns a panic in a handler into a 500 problem and a log line,
+// so no input can take the server down.
+func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v,
+						"correlation_id", CorrelationID(r.Context()))
+					writeProblem(w, Problem{Status: http.StatusInternalServerError, Detail: "internal error"})
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crm_http_requests_total", Help: "HTTP requests by method, route pattern and status.",
+		}, []string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "crm_http_request_duration_seconds", Help: "HTTP request latency by method and route pattern.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"method", "route"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("api: register metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		m.requests.WithLabelValues(r.Method, route, strconv.Itoa(sw.status)).Inc()
+		m.duration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
