@@ -1,0 +1,149 @@
+// Package apiadapter serves the projection engine to the HTTP layer:
+// projector status and rebuilds, read-your-writes waits, and the event
+// feed.
+package apiadapter
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"crm/api"
+	"crm/eventstore"
+	"crm/projections"
+)
+
+// New adapts the engine to the HTTP layer: status, rebuilds started in the
+// background (they stop when ctx ends), read-your-writes waits, and the
+// event feed read from log.
+func New(ctx context.Context, e *projections.Engine, log projections.Log, logger *slog.Logger) *Adapter {
+	return &Adapter{ctx: ctx, e: e, events: log, log: logger}
+}
+
+// Adapter implements api.Projections, api.Progress and api.EventFeed.
+type Adapter struct {
+	ctx    context.Context
+	e      *projections.Engine
+	events projections.Log
+	log    *slog.Logger
+	wg     sync.WaitGroup
+}
+
+// Status implements api.Projections.
+func (a *Adapter) Status(ctx context.Context) ([]api.ProjectionInfo, error) {
+	st, err := a.e.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.ProjectionInfo, len(st))
+	for i, s := range st {
+		out[i] = api.ProjectionInfo{Name: s.Name, Checkpoint: s.Checkpoint, Head: s.Head, CaughtUp: s.CaughtUp, State: s.State,
+			Error: s.Error, ErrorPosition: s.ErrorPosition, EventsApplied: s.EventsApplied, Owner: s.Owner, UpdatedAt: s.UpdatedAt}
+		if rb := s.Rebuild; rb != nil {
+			out[i].Rebuild = &api.RebuildInfo{State: rb.State, Done: rb.Done, Total: rb.Total, Error: rb.Error, RebuiltAt: rb.LastDone}
+		}
+	}
+	return out, nil
+}
+
+// StartRebuild implements api.Projections.
+func (a *Adapter) StartRebuild(name string) error {
+	if _, ok := a.e.Projector(name); !ok {
+		return api.ErrUnknownProjection
+	}
+	started := make(chan error, 1)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		err := a.e.Rebuild(a.ctx, name, func(done, total int64) {
+			select {
+			case started <- nil:
+			default:
+			}
+		})
+		select {
+		case started <- err:
+		default:
+		}
+		if err != nil && a.ctx.Err() == nil {
+			a.log.Error("rebuild failed", "projector", name, "err", err)
+		}
+	}()
+	err := <-started
+	if errors.Is(err, projections.ErrRebuildRunning) {
+		return api.ErrRebuildRunning
+	}
+	return err
+}
+
+// Wait waits for rebuilds started through the API to end (they stop when
+// the adapter's context ends).
+func (a *Adapter) Wait() { a.wg.Wait() }
+
+// WaitFor implements api.Progress.
+func (a *Adapter) WaitFor(ctx context.Context, position string, names ...string) error {
+	err := a.e.WaitFor(ctx, position, names...)
+	if errors.Is(err, projections.ErrBadPosition) {
+		return api.ErrBadPosition
+	}
+	return err
+}
+
+// feedScan bounds how many events one feed page inspects when filtering by
+// type.
+const feedScan = 20
+
+// Events implements api.EventFeed.
+func (a *Adapter) Events(ctx context.Context, after string, limit int, types []string) ([]api.FeedEvent, string, error) {
+	var cursor eventstore.Cursor
+	if after != "" {
+		c, err := eventstore.ParseCursor(after)
+		if err != nil {
+			return nil, "", api.ErrBadPosition
+		}
+		cursor = c
+	}
+	var out []api.FeedEvent
+	scanned := 0
+	for len(out) < limit && scanned < feedScan*limit {
+		batch, err := a.events.ReadAll(ctx, cursor, limit)
+		if err != nil {
+			return nil, "", err
+		}
+		if len(batch) == 0 {
+			break
+		}
+		for _, ev := range batch {
+			cursor = ev.Cursor
+			scanned++
+			if !matchType(types, ev.Type) {
+				continue
+			}
+			out = append(out, api.FeedEvent{Cursor: ev.Cursor.String(), ID: ev.ID.String(), Stream: ev.StreamID, Version: ev.Version,
+				Type: ev.Type, Data: ev.Data, RecordedAt: ev.RecordedAt, Metadata: api.FeedMetadata{Actor: ev.Metadata.Actor,
+					CommandID: ev.Metadata.CommandID, CorrelationID: ev.Metadata.CorrelationID, CausationID: ev.Metadata.CausationID,
+					SchemaVersion: ev.SchemaVersion}})
+			if len(out) == limit {
+				break
+			}
+		}
+	}
+	if scanned == 0 {
+		return out, "", nil
+	}
+	return out, cursor.String(), nil
+}
+
+func matchType(patterns []string, typ string) bool {
+	if len(patterns) == 0 {
+		return true
+	}
+	for _, p := range patterns {
+		if p == typ || (strings.HasSuffix(p, "*") && strings.HasPrefix(typ, strings.TrimSuffix(p, "*"))) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,410 @@
+package projections
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"crm/aggregates"
+	"crm/eventstore"
+	"crm/pgmigrate"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations create the checkpoint table.
+var Migrations = pgmigrate.Set{Name: "projections", FS: pgmigrate.Sub(migrationFiles, "migrations"), VersionTable: "crm_schema_projections"}
+
+// Log is the part of the event store the engine reads.
+type Log interface {
+	ReadAll(ctx context.Context, after eventstore.Cursor, limit int) ([]eventstore.Event, error)
+	Head(ctx context.Context) (eventstore.Cursor, error)
+	Subscribe(ctx context.Context, opts eventstore.SubscribeOptions, handle func(context.Context, []eventstore.Event) error) error
+}
+
+// Options configure an Engine.
+type Options struct {
+	// BatchSize is the most events applied in one transaction (default 1000).
+	BatchSize int
+	// StandbyRetry is how often a standby tries to take a projector held by
+	// another process (default 1 s).
+	StandbyRetry time.Duration
+	// FailedRetry is how long a failed projector waits before trying its
+	// failing batch again (default 30 s).
+	FailedRetry time.Duration
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Owner names this process in status (default host:pid).
+	Owner string
+}
+
+// Engine runs projectors: each catches up from its checkpoint and follows
+// the log live, applying batches in one transaction with the checkpoint.
+// Each projector runs in exactly one process at a time (a PostgreSQL
+// advisory lock); other processes stand by and take over when it dies.
+type Engine struct {
+	pool       *pgxpool.Pool
+	log        Log
+	codec      *eventstore.Registry
+	projectors []Projector
+	opts       Options
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced whenever a checkpoint moves here
+}
+
+// New returns an engine over a migrated pool (see Migrations).
+func New(pool *pgxpool.Pool, log Log, codec *eventstore.Registry, projectors []Projector, opts Options) *Engine {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 1000
+	}
+	if opts.StandbyRetry <= 0 {
+		opts.StandbyRetry = time.Second
+	}
+	if opts.FailedRetry <= 0 {
+		opts.FailedRetry = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Owner == "" {
+		host, _ := os.Hostname()
+		opts.Owner = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
+	return &Engine{pool: pool, log: log, codec: codec, projectors: projectors, opts: opts, changed: make(chan struct{})}
+}
+
+// Projector returns the projector called name.
+func (e *Engine) Projector(name string) (Projector, bool) {
+	for _, p := range e.projectors {
+		if p.Name() == name {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// Names lists the projectors in order.
+func (e *Engine) Names() []string {
+	out := make([]string, len(e.projectors))
+	for i, p := range e.projectors {
+		out[i] = p.Name()
+	}
+	return out
+}
+
+// Run runs every projector until ctx ends; it returns nil then.
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, p := range e.projectors {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.runProjector(ctx, p)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// lockKey is the advisory lock of a projector.
+const lockSQL = `SELECT pg_try_advisory_lock(hashtextextended('crm_projection:' || $1, 0))`
+
+// runProjector holds p while this process may, standing by otherwise.
+func (e *Engine) runProjector(ctx context.Context, p Projector) {
+	log := e.opts.Logger.With("projector", p.Name())
+	for ctx.Err() == nil {
+		err := e.holdAndRun(ctx, p)
+		wait := e.opts.StandbyRetry
+		var failed *failure
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, errStandby):
+		case errors.Is(err, errCheckpointMoved):
+			log.Info("checkpoint moved (rebuilt or taken over); resuming from the stored checkpoint")
+			wait = 0
+		case errors.As(err, &failed):
+			log.Error("projector failed; it stays stopped at the failing event and retries later", "position", failed.position, "err", failed.err)
+			wait = e.opts.FailedRetry
+		case err != nil:
+			log.Warn("projector interrupted", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+var (
+	errStandby         = errors.New("held by another process")
+	errCheckpointMoved = errors.New("checkpoint moved")
+)
+
+// failure is a projector error at a known event.
+type failure struct {
+	position string
+	err      error
+}
+
+func (f *failure) Error() string { return fmt.Sprintf("at %s: %v", f.position, f.err) }
+func (f *failure) Unwrap() error { return f.err }
+
+// holdAndRun takes p's lock and applies the log until an error or ctx ends.
+func (e *Engine) holdAndRun(ctx context.Context, p Projector) error {
+	conn, err := e.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	var locked bool
+	if err := conn.QueryRow(ctx, lockSQL, p.Name()).Scan(&locked); err != nil {
+		conn.Release()
+		return err
+	}
+	if !locked {
+		conn.Release()
+		return errStandby
+	}
+	defer func() {
+		// Closing the session releases the lock even when ctx is over.
+		_ = conn.Conn().Close(context.Background())
+		conn.Release()
+	}()
+	pos, err := e.ensure(ctx, p)
+	if err != nil {
+		return err
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE crm_projections SET owner = $2, state = CASE WHEN state = 'failed' THEN state ELSE 'running' END, updated_at = now() WHERE name = $1`,
+		p.Name(), e.opts.Owner); err != nil {
+		return err
+	}
+	after, err := eventstore.ParseCursor(pos)
+	if err != nil && pos != "" {
+		return fmt.Errorf("stored checkpoint %q: %w", pos, err)
+	}
+	return e.log.Subscribe(ctx, eventstore.SubscribeOptions{After: after, BatchSize: e.opts.BatchSize},
+		func(ctx context.Context, batch []eventstore.Event) error {
+			next, err := e.applyBatch(ctx, p, SchemaName(p.Name()), pos, batch)
+			if err != nil {
+				return err
+			}
+			pos = next
+			return nil
+		})
+}
+
+// ensure creates p's schema and checkpoint row when missing and returns
+// the checkpoint.
+func (e *Engine) ensure(ctx context.Context, p Projector) (string, error) {
+	var pos string
+	err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO crm_projections (name) VALUES ($1) ON CONFLICT DO NOTHING`, p.Name()); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT position FROM crm_projections WHERE name = $1 FOR UPDATE`, p.Name()).Scan(&pos); err != nil {
+			return err
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, SchemaName(p.Name())).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			return nil
+		}
+		// A missing schema (first start, or dropped by an operator) is built
+		// from the start of the log.
+		if err := createSchema(ctx, tx, p, SchemaName(p.Name())); err != nil {
+			return err
+		}
+		pos = ""
+		_, err := tx.Exec(ctx, `UPDATE crm_projections SET position = '', events_applied = 0, state = 'running', error = NULL, error_position = NULL, updated_at = now() WHERE name = $1`, p.Name())
+		return err
+	})
+	return pos, err
+}
+
+func createSchema(ctx context.Context, tx pgx.Tx, p Projector, schema string) error {
+	if _, err := tx.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
+		return fmt.Errorf("create schema %s: %w", schema, err)
+	}
+	return inSchema(ctx, tx, schema, func() error {
+		if err := p.Setup(ctx, tx); err != nil {
+			return fmt.Errorf("set up %s: %w", p.Name(), err)
+		}
+		return nil
+	})
+}
+
+// inSchema runs fn with the transaction's search_path set to schema alone,
+// then restores it (the engine's own tables live on the usual path).
+func inSchema(ctx context.Context, tx pgx.Tx, schema string, fn func() error) error {
+	var orig string
+	if err := tx.QueryRow(ctx, `SELECT current_setting('search_path')`).Scan(&orig); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, pgx.Identifier{schema}.Sanitize()); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, orig)
+	return err
+}
+
+// decode attaches domain events.
+func (e *Engine) decode(batch []eventstore.Event) []Event {
+	out := make([]Event, len(batch))
+	for i, ev := range batch {
+		out[i].Event = ev
+		if v, err := e.codec.Decode(ev.Type, ev.Data); err == nil {
+			out[i].Domain, _ = v.(aggregates.Event)
+		}
+	}
+	return out
+}
+
+// applyBatch applies batch to the live schema with the checkpoint
+// compare-and-set from pos; on a projector error it finds the failing
+// event, applies the ones before it, and records the failure.
+func (e *Engine) applyBatch(ctx context.Context, p Projector, schema, pos string, batch []eventstore.Event) (string, error) {
+	events := e.decode(batch)
+	next, err := e.applyTx(ctx, p, schema, pos, events)
+	if err == nil || errors.Is(err, errCheckpointMoved) || ctx.Err() != nil {
+		return next, err
+	}
+	var perr *projectorError
+	if !errors.As(err, &perr) {
+		return pos, err
+	}
+	// Pinpoint the failing event: apply one at a time up to it.
+	for _, ev := range events {
+		n, err := e.applyTx(ctx, p, schema, pos, []Event{ev})
+		if err == nil {
+			pos = n
+			continue
+		}
+		if errors.As(err, &perr) {
+			e.recordFailure(ctx, p.Name(), ev.Cursor.String(), perr.err)
+			return pos, &failure{position: ev.Cursor.String(), err: perr.err}
+		}
+		return pos, err
+	}
+	return pos, nil
+}
+
+// projectorError is an error returned by a projector's Apply.
+type projectorError struct{ err error }
+
+func (e *projectorError) Error() string { return e.err.Error() }
+
+func (e *Engine) applyTx(ctx context.Context, p Projector, schema, pos string, events []Event) (string, error) {
+	next := events[len(events)-1].Cursor.String()
+	err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+		// The checkpoint row is locked first, so a rebuild's swap and this
+		// batch serialise without deadlock.
+		var stored string
+		if err := tx.QueryRow(ctx, `SELECT position FROM crm_projections WHERE name = $1 FOR UPDATE`, p.Name()).Scan(&stored); err != nil {
+			return err
+		}
+		if stored != pos {
+			return errCheckpointMoved
+		}
+		if err := inSchema(ctx, tx, schema, func() error {
+			if err := p.Apply(ctx, tx, events); err != nil {
+				return &projectorError{err: err}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE crm_projections SET position = $2, events_applied = events_applied + $3,
+state = 'running', error = NULL, error_position = NULL, owner = $4, updated_at = now() WHERE name = $1`,
+			p.Name(), next, len(events), e.opts.Owner)
+		return err
+	})
+	if err != nil {
+		return pos, err
+	}
+	e.notify()
+	return next, nil
+}
+
+func (e *Engine) recordFailure(ctx context.Context, name, position string, err error) {
+	if _, dbErr := e.pool.Exec(ctx, `UPDATE crm_projections SET state = 'failed', error = $2, error_position = $3, updated_at = now() WHERE name = $1`,
+		name, err.Error(), position); dbErr != nil {
+		e.opts.Logger.Error("record projector failure", "projector", name, "err", dbErr)
+	}
+}
+
+// notify wakes WaitFor callers of this process.
+func (e *Engine) notify() {
+	e.mu.Lock()
+	close(e.changed)
+	e.changed = make(chan struct{})
+	e.mu.Unlock()
+}
+
+func (e *Engine) changes() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.changed
+}
+
+// ErrBadPosition reports a malformed position given to WaitFor.
+var ErrBadPosition = errors.New("malformed position")
+
+// WaitFor blocks until every named projector (all when none are named) has
+// applied the log up to position, or ctx ends. It follows projectors run by
+// other processes too (it reads their checkpoints).
+func (e *Engine) WaitFor(ctx context.Context, position string, names ...string) error {
+	want, err := eventstore.ParseCursor(position)
+	if err != nil {
+		return fmt.Errorf("%w: %q", ErrBadPosition, position)
+	}
+	if len(names) == 0 {
+		names = e.Names()
+	}
+	for {
+		wake := e.changes()
+		rows, err := e.pool.Query(ctx, `SELECT position FROM crm_projections WHERE name = ANY($1)`, names)
+		if err != nil {
+			return err
+		}
+		reached := 0
+		for rows.Next() {
+			var p string
+			if err := rows.Scan(&p); err != nil {
+				rows.Close()
+				return err
+			}
+			if c, err := eventstore.ParseCursor(p); err == nil && c.Compare(want) >= 0 {
+				reached++
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if reached == len(names) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-wake:
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,614 @@
+package readmodels
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ListsSchema is the DDL of the entity lists (projector "lists"): one table
+// per entity with what its list shows and filters on. Table names are
+// unqualified; the projector runs it with search_path set to its schema.
+// Optional text columns hold the empty string when absent; the time of
+// creation and the id order every list.
+const ListsSchema = `
+CREATE TABLE leads (
+	id                      text COLLATE "C" PRIMARY KEY,
+	status                  text NOT NULL,
+	name                    text NOT NULL,
+	company                 text NOT NULL,
+	email                   text NOT NULL,
+	phone                   text NOT NULL DEFAULT '',
+	source                  text NOT NULL,
+	campaign                text NOT NULL DEFAULT '',
+	region                  text NOT NULL DEFAULT '',
+	industry                text NOT NULL DEFAULT '',
+	company_size            text NOT NULL DEFAULT '',
+	owner_id                text NOT NULL DEFAULT '',
+	contact_attempts        integer NOT NULL DEFAULT 0,
+	disqualification_reason text NOT NULL DEFAULT '',
+	account_id              text NOT NULL DEFAULT '',
+	contact_id              text NOT NULL DEFAULT '',
+	opportunity_id          text NOT NULL DEFAULT '',
+	captured_at             timestamptz NOT NULL,
+	converted_at            timestamptz
+);
+CREATE INDEX leads_captured ON leads (captured_at, id);
+CREATE INDEX leads_status ON leads (status, captured_at, id);
+CREATE INDEX leads_owner ON leads (owner_id, captured_at, id);
+CREATE INDEX leads_source ON leads (source, captured_at, id);
+CREATE INDEX leads_campaign ON leads (campaign, captured_at, id);
+
+CREATE TABLE accounts (
+	id        text COLLATE "C" PRIMARY KEY,
+	name      text NOT NULL,
+	industry  text NOT NULL DEFAULT '',
+	size      text NOT NULL DEFAULT '',
+	region    text NOT NULL DEFAULT '',
+	tier      text NOT NULL,
+	owner_id  text NOT NULL DEFAULT '',
+	tags      text[] NOT NULL DEFAULT '{}',
+	opened_at timestamptz NOT NULL
+);
+CREATE INDEX accounts_opened ON accounts (opened_at, id);
+CREATE INDEX accounts_owner ON accounts (owner_id, opened_at, id);
+CREATE INDEX accounts_tier ON accounts (tier, opened_at, id);
+CREATE INDEX accounts_tags ON accounts USING gin (tags);
+
+CREATE TABLE contacts (
+	id         text COLLATE "C" PRIMARY KEY,
+	account_id text NOT NULL,
+	name       text NOT NULL,
+	email      text NOT NULL,
+	phone      text NOT NULL DEFAULT '',
+	title      text NOT NULL DEFAULT '',
+	role       text NOT NULL DEFAULT '',
+	added_at   timestamptz NOT NULL
+);
+CREATE INDEX contacts_added ON contacts (added_at, id);
+CREATE INDEX contacts_account ON contacts (account_id, added_at, id);
+
+CREATE TABLE opportunities (
+	id                  text COLLATE "C" PRIMARY KEY,
+	account_id          text NOT NULL,
+	lead_id             text NOT NULL DEFAULT '',
+	name                text NOT NULL,
+	amount              numeric NOT NULL,
+	currency            text NOT NULL,
+	expected_close_date date NOT NULL,
+	owner_id            text NOT NULL DEFAULT '',
+	stage               text NOT NULL,
+	probability         integer NOT NULL,
+	forecast_category   text NOT NULL,
+	lost_reason         text NOT NULL DEFAULT '',
+	opened_at           timestamptz NOT NULL,
+	closed_at           timestamptz
+);
+CREATE INDEX opportunities_opened ON opportunities (opened_at, id);
+CREATE INDEX opportunities_stage ON opportunities (stage, opened_at, id);
+CREATE INDEX opportunities_owner ON opportunities (owner_id, opened_at, id);
+CREATE INDEX opportunities_account ON opportunities (account_id, opened_at, id);
+CREATE INDEX opportunities_close_date ON opportunities (expected_close_date);
+
+CREATE TABLE tickets (
+	id                  text COLLATE "C" PRIMARY KEY,
+	subject             text NOT NULL,
+	account_id          text NOT NULL DEFAULT '',
+	contact_id          text NOT NULL DEFAULT '',
+	priority            text NOT NULL,
+	channel             text NOT NULL,
+	status              text NOT NULL,
+	assignee_id         text NOT NULL DEFAULT '',
+	escalation_level    integer NOT NULL DEFAULT 0,
+	first_response_due  timestamptz NOT NULL,
+	resolution_due      timestamptz NOT NULL,
+	first_response_at   timestamptz,
+	first_response_late boolean NOT NULL DEFAULT false,
+	resolved_at         timestamptz,
+	resolution_late     boolean NOT NULL DEFAULT false,
+	closed_at           timestamptz,
+	satisfaction        integer,
+	opened_at           timestamptz NOT NULL
+);
+CREATE INDEX tickets_opened ON tickets (opened_at, id);
+CREATE INDEX tickets_status ON tickets (status, opened_at, id);
+CREATE INDEX tickets_priority ON tickets (priority, opened_at, id);
+CREATE INDEX tickets_assignee ON tickets (assignee_id, opened_at, id);
+CREATE INDEX tickets_account ON tickets (account_id, opened_at, id);
+`
+
+// listsSchema is the live schema of the lists projector
+// (projections.SchemaName("lists")).
+const listsSchema = "rm_lists"
+
+// maxFilterLen is the longest text filter value, in bytes.
+const maxFilterLen = 200
+
+// LeadRow is one lead of GET /v1/leads. Optional text fields are omitted
+// when empty; ConvertedAt is null until the lead converts.
+type LeadRow struct {
+	ID                     string     `json:"id"`
+	Status                 string     `json:"status"`
+	Name                   string     `json:"name"`
+	Company                string     `json:"company"`
+	Email                  string     `json:"email"`
+	Phone                  string     `json:"phone,omitempty"`
+	Source                 string     `json:"source"`
+	Campaign               string     `json:"campaign,omitempty"`
+	Region                 string     `json:"region,omitempty"`
+	Industry               string     `json:"industry,omitempty"`
+	CompanySize            string     `json:"company_size,omitempty"`
+	OwnerID                string     `json:"owner_id,omitempty"`
+	ContactAttempts        int        `json:"contact_attempts"`
+	DisqualificationReason string     `json:"disqualification_reason,omitempty"`
+	AccountID              string     `json:"account_id,omitempty"`
+	ContactID              string     `json:"contact_id,omitempty"`
+	OpportunityID          string     `json:"opportunity_id,omitempty"`
+	CapturedAt             time.Time  `json:"captured_at"`
+	ConvertedAt            *time.Time `json:"converted_at"`
+}
+
+// AccountRow is one account of GET /v1/accounts. Tags are sorted and never
+// nil.
+type AccountRow struct {
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	Industry string    `json:"industry,omitempty"`
+	Size     string    `json:"size,omitempty"`
+	Region   string    `json:"region,omitempty"`
+	Tier     string    `json:"tier"`
+	OwnerID  string    `json:"owner_id,omitempty"`
+	Tags     []string  `json:"tags"`
+	OpenedAt time.Time `json:"opened_at"`
+}
+
+// ContactRow is one contact of GET /v1/contacts.
+type ContactRow struct {
+	ID        string    `json:"id"`
+	AccountID string    `json:"account_id"`
+	Name      string    `json:"name"`
+	Email     string    `json:"email"`
+	Phone     string    `json:"phone,omitempty"`
+	Title     string    `json:"title,omitempty"`
+	Role      string    `json:"role,omitempty"`
+	AddedAt   time.Time `json:"added_at"`
+}
+
+// OpportunityRow is one opportunity of GET /v1/opportunities. Amount is a
+// decimal string as it was given; ExpectedCloseDate is YYYY-MM-DD;
+// ClosedAt is null while the opportunity is open.
+type OpportunityRow struct {
+	ID                string     `json:"id"`
+	AccountID         string     `json:"account_id"`
+	LeadID            string     `json:"lead_id,omitempty"`
+	Name              string     `json:"name"`
+	Amount            string     `json:"amount"`
+	Currency          string     `json:"currency"`
+	ExpectedCloseDate string     `json:"expected_close_date"`
+	OwnerID           string     `json:"owner_id,omitempty"`
+	Stage             string     `json:"stage"`
+	Probability       int        `json:"probability"`
+	ForecastCategory  string     `json:"forecast_category"`
+	IsClosed          bool       `json:"is_closed"`
+	LostReason        string     `json:"lost_reason,omitempty"`
+	OpenedAt          time.Time  `json:"opened_at"`
+	ClosedAt          *time.Time `json:"closed_at"`
+}
+
+// TicketRow is one ticket of GET /v1/tickets. FirstResponseBreached and
+// ResolutionBreached are the recorded breaches (a late first response, a
+// late resolution); Breached also counts an open ticket past a due time at
+// the query's Now.
+type TicketRow struct {
+	ID                    string     `json:"id"`
+	Subject               string     `json:"subject"`
+	AccountID             string     `json:"account_id,omitempty"`
+	ContactID             string     `json:"contact_id,omitempty"`
+	Priority              string     `json:"priority"`
+	Channel               string     `json:"channel"`
+	Status                string     `json:"status"`
+	AssigneeID            string     `json:"assignee_id,omitempty"`
+	EscalationLevel       int        `json:"escalation_level"`
+	FirstResponseDue      time.Time  `json:"first_response_due"`
+	ResolutionDue         time.Time  `json:"resolution_due"`
+	FirstResponseAt       *time.Time `json:"first_response_at"`
+	ResolvedAt            *time.Time `json:"resolved_at"`
+	ClosedAt              *time.Time `json:"closed_at"`
+	FirstResponseBreached bool       `json:"first_response_breached"`
+	ResolutionBreached    bool       `json:"resolution_breached"`
+	Breached              bool       `json:"breached"`
+	Satisfaction          *int       `json:"satisfaction"`
+	OpenedAt              time.Time  `json:"opened_at"`
+}
+
+// LeadFilter selects leads; empty fields do not filter. Q matches a
+// case-insensitive substring of the name, email or company. Limit is 1 to
+// MaxLimit (0 means DefaultLimit); Cursor is a NextCursor of an earlier
+// page with the same filter ("" for the first page).
+type LeadFilter struct {
+	Status, OwnerID, Source, Campaign, Q string
+	Limit                                int
+	Cursor                               string
+}
+
+// AccountFilter selects accounts; empty fields do not filter. Tag selects
+// accounts that have that tag; Q matches a case-insensitive substring of
+// the name. Limit and Cursor are as in LeadFilter.
+type AccountFilter struct {
+	OwnerID, Tier, Tag, Q string
+	Limit                 int
+	Cursor                string
+}
+
+// ContactFilter selects contacts; empty fields do not filter. Q matches a
+// case-insensitive substring of the name or email. Limit and Cursor are as
+// in LeadFilter.
+type ContactFilter struct {
+	AccountID, Q string
+	Limit        int
+	Cursor       string
+}
+
+// OpportunityFilter selects opportunities; empty fields do not filter.
+// ClosingBefore (YYYY-MM-DD) selects those expected to close strictly
+// before that date. Limit and Cursor are as in LeadFilter.
+type OpportunityFilter struct {
+	Stage, OwnerID, AccountID, ClosingBefore string
+	Limit                                    int
+	Cursor                                   string
+}
+
+// TicketFilter selects tickets; empty fields do not filter. Breached, when
+// set, selects tickets that are (true) or are not (false) breached: a
+// recorded late first response or late resolution, or an open ticket
+// whose first-response (while unanswered) or resolution due time is
+// before Now. Now defaults to the current time. Limit and Cursor are as
+// in LeadFilter.
+type TicketFilter struct {
+	Status, Priority, AssigneeID, AccountID string
+	Breached                                *bool
+	Now                                     time.Time
+	Limit                                   int
+	Cursor                                  string
+}
+
+// Leads returns a page of leads matching f, oldest captured first (ties by
+// id). Errors: ErrCursor for a malformed cursor; ErrInvalid for a bad
+// limit or filter value.
+func (q *Queries) Leads(ctx context.Context, f LeadFilter) (Page[LeadRow], error) {
+	var w where
+	if err := w.equal("status", "status", f.Status); err != nil {
+		return Page[LeadRow]{}, err
+	}
+	if err := w.equal("owner_id", "owner_id", f.OwnerID); err != nil {
+		return Page[LeadRow]{}, err
+	}
+	if err := w.equal("source", "source", f.Source); err != nil {
+		return Page[LeadRow]{}, err
+	}
+	if err := w.equal("campaign", "campaign", f.Campaign); err != nil {
+		return Page[LeadRow]{}, err
+	}
+	if err := w.search(f.Q, "name", "email", "company"); err != nil {
+		return Page[LeadRow]{}, err
+	}
+	return listPage(ctx, q, &w, listQuery{
+		table:   "leads",
+		orderBy: "captured_at",
+		columns: `id, status, name, company, email, phone, source, campaign, region, industry, company_size, owner_id,
+			contact_attempts, disqualification_reason, account_id, contact_id, opportunity_id, captured_at, converted_at`,
+		limit: f.Limit, cursor: f.Cursor,
+	}, func(row pgx.CollectableRow) (LeadRow, error) {
+		var l LeadRow
+		err := row.Scan(&l.ID, &l.Status, &l.Name, &l.Company, &l.Email, &l.Phone, &l.Source, &l.Campaign, &l.Region,
+			&l.Industry, &l.CompanySize, &l.OwnerID, &l.ContactAttempts, &l.DisqualificationReason, &l.AccountID,
+			&l.ContactID, &l.OpportunityID, &l.CapturedAt, &l.ConvertedAt)
+		l.CapturedAt, l.ConvertedAt = l.CapturedAt.UTC(), utcPtr(l.ConvertedAt)
+		return l, err
+	}, func(l LeadRow) (time.Time, string) { return l.CapturedAt, l.ID })
+}
+
+// Accounts returns a page of accounts matching f, oldest opened first
+// (ties by id). Errors: ErrInvalid for a malformed cursor, limit or filter
+// value.
+func (q *Queries) Accounts(ctx context.Context, f AccountFilter) (Page[AccountRow], error) {
+	var w where
+	if err := w.equal("owner_id", "owner_id", f.OwnerID); err != nil {
+		return Page[AccountRow]{}, err
+	}
+	if err := w.equal("tier", "tier", f.Tier); err != nil {
+		return Page[AccountRow]{}, err
+	}
+	if f.Tag != "" {
+		if err := checkText("tag", f.Tag); err != nil {
+			return Page[AccountRow]{}, err
+		}
+		w.conds = append(w.conds, "tags @> ARRAY["+w.arg(f.Tag)+"::text]")
+	}
+	if err := w.search(f.Q, "name"); err != nil {
+		return Page[AccountRow]{}, err
+	}
+	return listPage(ctx, q, &w, listQuery{
+		table:   "accounts",
+		orderBy: "opened_at",
+		columns: `id, name, industry, size, region, tier, owner_id, tags, opened_at`,
+		limit:   f.Limit, cursor: f.Cursor,
+	}, func(row pgx.CollectableRow) (AccountRow, error) {
+		var a AccountRow
+		err := row.Scan(&a.ID, &a.Name, &a.Industry, &a.Size, &a.Region, &a.Tier, &a.OwnerID, &a.Tags, &a.OpenedAt)
+		a.OpenedAt = a.OpenedAt.UTC()
+		if a.Tags == nil {
+			a.Tags = []string{}
+		}
+		return a, err
+	}, func(a AccountRow) (time.Time, string) { return a.OpenedAt, a.ID })
+}
+
+// Contacts returns a page of contacts matching f, oldest added first (ties
+// by id). Errors: ErrInvalid for a malformed cursor, limit or filter
+// value.
+func (q *Queries) Contacts(ctx context.Context, f ContactFilter) (Page[ContactRow], error) {
+	var w where
+	if err := w.equal("account_id", "account_id", f.AccountID); err != nil {
+		return Page[ContactRow]{}, err
+	}
+	if err := w.search(f.Q, "name", "email"); err != nil {
+		return Page[ContactRow]{}, err
+	}
+	return listPage(ctx, q, &w, listQuery{
+		table:   "contacts",
+		orderBy: "added_at",
+		columns: `id, account_id, name, email, phone, title, role, added_at`,
+		limit:   f.Limit, cursor: f.Cursor,
+	}, func(row pgx.CollectableRow) (ContactRow, error) {
+		var c ContactRow
+		err := row.Scan(&c.ID, &c.AccountID, &c.Name, &c.Email, &c.Phone, &c.Title, &c.Role, &c.AddedAt)
+		c.AddedAt = c.AddedAt.UTC()
+		return c, err
+	}, func(c ContactRow) (time.Time, string) { return c.AddedAt, c.ID })
+}
+
+// Opportunities returns a page of opportunities matching f, oldest opened
+// first (ties by id). Errors: ErrInvalid for a malformed cursor, limit,
+// closing_before date or filter value.
+func (q *Queries) Opportunities(ctx context.Context, f OpportunityFilter) (Page[OpportunityRow], error) {
+	var w where
+	if err := w.equal("stage", "stage", f.Stage); err != nil {
+		return Page[OpportunityRow]{}, err
+	}
+	if err := w.equal("owner_id", "owner_id", f.OwnerID); err != nil {
+		return Page[OpportunityRow]{}, err
+	}
+	if err := w.equal("account_id", "account_id", f.AccountID); err != nil {
+		return Page[OpportunityRow]{}, err
+	}
+	if f.ClosingBefore != "" {
+		d, err := time.Parse(time.DateOnly, f.ClosingBefore)
+		if err != nil || d.Format(time.DateOnly) != f.ClosingBefore {
+			return Page[OpportunityRow]{}, fmt.Errorf("%w: closing_before must be a date YYYY-MM-DD", ErrInvalid)
+		}
+		w.conds = append(w.conds, "expected_close_date < "+w.arg(f.ClosingBefore)+"::date")
+	}
+	return listPage(ctx, q, &w, listQuery{
+		table:   "opportunities",
+		orderBy: "opened_at",
+		columns: `id, account_id, lead_id, name, amount::text, currency, to_char(expected_close_date, 'YYYY-MM-DD'),
+			owner_id, stage, probability, forecast_category, stage IN ('closed_won', 'closed_lost'), lost_reason,
+			opened_at, closed_at`,
+		limit: f.Limit, cursor: f.Cursor,
+	}, func(row pgx.CollectableRow) (OpportunityRow, error) {
+		var o OpportunityRow
+		err := row.Scan(&o.ID, &o.AccountID, &o.LeadID, &o.Name, &o.Amount, &o.Currency, &o.ExpectedCloseDate,
+			&o.OwnerID, &o.Stage, &o.Probability, &o.ForecastCategory, &o.IsClosed, &o.LostReason, &o.OpenedAt, &o.ClosedAt)
+		o.OpenedAt, o.ClosedAt = o.OpenedAt.UTC(), utcPtr(o.ClosedAt)
+		return o, err
+	}, func(o OpportunityRow) (time.Time, string) { return o.OpenedAt, o.ID })
+}
+
+// ticketBreached is the SQL of a ticket's breach at the time in parameter
+// %s.
+const ticketBreached = `(first_response_late OR resolution_late OR (status = 'open' AND
+	((first_response_at IS NULL AND first_response_due < %[1]s) OR resolution_due < %[1]s)))`
+
+// Tickets returns a page of tickets matching f, oldest opened first (ties
+// by id). Errors: ErrInvalid for a malformed cursor, limit or filter
+// value.
+func (q *Queries) Tickets(ctx context.Context, f TicketFilter) (Page[TicketRow], error) {
+	var w where
+	if err := w.equal("status", "status", f.Status); err != nil {
+		return Page[TicketRow]{}, err
+	}
+	if err := w.equal("priority", "priority", f.Priority); err != nil {
+		return Page[TicketRow]{}, err
+	}
+	if err := w.equal("assignee_id", "assignee_id", f.AssigneeID); err != nil {
+		return Page[TicketRow]{}, err
+	}
+	if err := w.equal("account_id", "account_id", f.AccountID); err != nil {
+		return Page[TicketRow]{}, err
+	}
+	now := f.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	breached := fmt.Sprintf(ticketBreached, w.arg(now.UTC())+"::timestamptz")
+	if f.Breached != nil {
+		if *f.Breached {
+			w.conds = append(w.conds, breached)
+		} else {
+			w.conds = append(w.conds, "NOT "+breached)
+		}
+	}
+	return listPage(ctx, q, &w, listQuery{
+		table:   "tickets",
+		orderBy: "opened_at",
+		columns: `id, subject, account_id, contact_id, priority, channel, status, assignee_id, escalation_level,
+			first_response_due, resolution_due, first_response_at, resolved_at, closed_at, first_response_late,
+			resolution_late, ` + breached + `, satisfaction, opened_at`,
+		limit: f.Limit, cursor: f.Cursor,
+	}, func(row pgx.CollectableRow) (TicketRow, error) {
+		var t TicketRow
+		err := row.Scan(&t.ID, &t.Subject, &t.AccountID, &t.ContactID, &t.Priority, &t.Channel, &t.Status, &t.AssigneeID,
+			&t.EscalationLevel, &t.FirstResponseDue, &t.ResolutionDue, &t.FirstResponseAt, &t.ResolvedAt, &t.ClosedAt,
+			&t.FirstResponseBreached, &t.ResolutionBreached, &t.Breached, &t.Satisfaction, &t.OpenedAt)
+		t.FirstResponseDue, t.ResolutionDue, t.OpenedAt = t.FirstResponseDue.UTC(), t.ResolutionDue.UTC(), t.OpenedAt.UTC()
+		t.FirstResponseAt, t.ResolvedAt, t.ClosedAt = utcPtr(t.FirstResponseAt), utcPtr(t.ResolvedAt), utcPtr(t.ClosedAt)
+		return t, err
+	}, func(t TicketRow) (time.Time, string) { return t.OpenedAt, t.ID })
+}
+
+// where collects the conditions and arguments of a list query.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// arg adds v as a query argument and returns its placeholder.
+func (w *where) arg(v any) string {
+	w.args = append(w.args, v)
+	return "$" + strconv.Itoa(len(w.args))
+}
+
+// equal adds column = v unless v is empty; param names the filter in
+// errors.
+func (w *where) equal(param, column, v string) error {
+	if v == "" {
+		return nil
+	}
+	if err := checkText(param, v); err != nil {
+		return err
+	}
+	w.conds = append(w.conds, column+" = "+w.arg(v))
+	return nil
+}
+
+// search adds a case-insensitive substring match of q on any of columns,
+// unless q is blank.
+func (w *where) search(q string, columns ...string) error {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return nil
+	}
+	if err := checkText("q", q); err != nil {
+		return err
+	}
+	p := w.arg("%" + escapeLike(q) + "%")
+	ors := make([]string, len(columns))
+	for i, c := range columns {
+		ors[i] = c + ` ILIKE ` + p + ` ESCAPE '\'`
+	}
+	w.conds = append(w.conds, "("+strings.Join(ors, " OR ")+")")
+	return nil
+}
+
+// escapeLike escapes the LIKE wildcards of s (with backslash as the
+// escape character).
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// checkText refuses a filter value PostgreSQL cannot take or that is
+// longer than any stored value.
+func checkText(param, v string) error {
+	switch {
+	case !utf8.ValidString(v):
+		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, param)
+	case strings.ContainsRune(v, 0):
+		return fmt.Errorf("%w: %s contains a NUL character", ErrInvalid, param)
+	case len(v) > maxFilterLen:
+		return fmt.Errorf("%w: %s is longer than %d bytes", ErrInvalid, param, maxFilterLen)
+	}
+	return nil
+}
+
+// listQuery describes one keyset-paginated list over a table of the lists
+// schema.
+type listQuery struct {
+	table, columns, orderBy string
+	limit                   int
+	cursor                  string
+}
+
+// listPage runs lq with the conditions of w and returns the page: at most
+// limit rows after the cursor, ordered by (orderBy, id), and the cursor of
+// the next page when there are more.
+func listPage[T any](ctx context.Context, q *Queries, w *where, lq listQuery,
+	scan func(pgx.CollectableRow) (T, error), key func(T) (time.Time, string)) (Page[T], error) {
+	limit := lq.limit
+	switch {
+	case limit == 0:
+		limit = DefaultLimit
+	case limit < 0 || limit > MaxLimit:
+		return Page[T]{}, fmt.Errorf("%w: limit must be from 1 to %d", ErrInvalid, MaxLimit)
+	}
+	if lq.cursor != "" {
+		at, id, err := decodeCursor(lq.cursor)
+		if err != nil {
+			return Page[T]{}, err
+		}
+		w.conds = append(w.conds, fmt.Sprintf("(%s, id) > (%s::timestamptz, %s::text)", lq.orderBy, w.arg(at), w.arg(id)))
+	}
+	sql := "SELECT " + lq.columns + " FROM " + listsSchema + "." + lq.table
+	if len(w.conds) > 0 {
+		sql += " WHERE " + strings.Join(w.conds, " AND ")
+	}
+	sql += " ORDER BY " + lq.orderBy + ", id LIMIT " + w.arg(limit+1)
+	rows, err := q.pool.Query(ctx, sql, w.args...)
+	if err != nil {
+		return Page[T]{}, fmt.Errorf("list %s: %w", lq.table, err)
+	}
+	items, err := pgx.CollectRows(rows, scan)
+	if err != nil {
+		return Page[T]{}, fmt.Errorf("list %s: %w", lq.table, err)
+	}
+	page := Page[T]{Items: items}
+	if page.Items == nil {
+		page.Items = []T{}
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		c := encodeCursor(key(page.Items[limit-1]))
+		page.NextCursor = &c
+	}
+	return page, nil
+}
+
+// encodeCursor makes the opaque cursor after the row at (at, id).
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+// ErrCursor is the error of a malformed list cursor; it wraps ErrInvalid.
+var ErrCursor = fmt.Errorf("%w: cursor is malformed; pass next_cursor of an earlier page unchanged", ErrInvalid)
+
+// decodeCursor parses a cursor of encodeCursor.
+func decodeCursor(c string) (time.Time, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, "", ErrCursor
+	}
+	ts, id, ok := strings.Cut(string(b), "|")
+	if !ok || id == "" || !utf8.ValidString(id) || strings.ContainsRune(id, 0) {
+		return time.Time{}, "", ErrCursor
+	}
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return time.Time{}, "", ErrCursor
+	}
+	return at, id, nil
+}
+
+// utcPtr returns *t in UTC, or nil.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
