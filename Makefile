@@ -1,0 +1,33 @@
+# The two set-up commands: `make run` (the engine on its embedded default)
+# and `make test` (checks and the whole test suite with the race detector).
+GO          ?= go
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BIN         ?= bin/crm
+VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: run build test check unit fuzz fmt
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/crm
+
+run: build
+	./$(BIN) serve
+
+test: check unit fuzz
+
+check:
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+# A short fuzzing run of request decoding: no input may crash the server or
+# store part of a refused command.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzCommandBodies$$' -fuzztime 10s ./api
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"crm/testdb"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var servingAddr = regexp.MustCompile(`msg="crm serving" addr=(\S+)`)
+
+// waitServing waits for the "crm serving" log line and returns the address.
+func waitServing(t *testing.T, logs interface{ String() string }, exited <-chan struct{}) string {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		if m := servingAddr.FindStringSubmatch(logs.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case <-exited:
+			t.Fatalf("server exited before serving:\n%s", logs.String())
+		case <-deadline:
+			t.Fatalf("server not serving after 60s:\n%s", logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func TestUsageErrorsNameTheFlag(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"serve", "--addr", "nowhere"}, nil, "-addr"},
+		{[]string{"serve", "--log-format", "xml"}, nil, "-log-format"},
+		{[]string{"serve", "--bogus"}, nil, "-bogus"},
+		{[]string{"serve", "--shutdown-timeout", "-1s"}, nil, "-shutdown-timeout"},
+		{[]string{"serve", "--db-max-conns", "1"}, nil, "-db-max-conns"},
+		{[]string{"serve", "--bootstrap-admin-key", "short"}, nil, "-bootstrap-admin-key"},
+		{[]string{"serve", "--database-url", "postgres://a:b@host:notaport/db"}, nil, "-database-url"},
+		{[]string{"serve", "extra"}, nil, "unexpected argument"},
+		{[]string{"serve"}, map[string]string{"CRM_LOG_LEVEL": "loud"}, "CRM_LOG_LEVEL"},
+		{[]string{"serve"}, map[string]string{"CRM_ADDR": "::::"}, "CRM_ADDR"},
+		{[]string{"migrate", "--data-dir", ""}, nil, "-data-dir"},
+		{[]string{"keys", "create", "--name", "x", "--role", "king"}, nil, "-role"},
+		{[]string{"keys", "create", "--role", "admin"}, nil, "-name"},
+		{[]string{"keys", "delete"}, nil, "keys create"},
+		{[]string{"frobnicate"}, nil, "unknown command"},
+		{nil, nil, "usage"},
+	}
+	for _, c := range cases {
+		for k, v := range c.env {
+			t.Setenv(k, v)
+		}
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), c.args, &stdout, &stderr)
+		msg := stderr.String()
+		if code != 2 {
+			t.Errorf("%v: exit %d, want 2 (stderr %q)", c.args, code, msg)
+		}
+		if !strings.Contains(msg, c.want) {
+			t.Errorf("%v: stderr %q does not name %q", c.args, msg, c.want)
+		}
+		if c.args != nil && strings.Count(strings.TrimSpace(msg), "\n") != 0 {
+			t.Errorf("%v: error is not one line: %q", c.args, msg)
+		}
+		for k := range c.env {
+			os.Unsetenv(k)
+		}
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--help"}, {"serve", "-h"}, {"migrate", "--help"}, {"keys", "create", "-h"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
+			t.Errorf("%v: exit %d (%s)", args, code, stderr.String())
+		}
+		if stdout.Len() == 0 {
+			t.Errorf("%v printed nothing", args)
+		}
+	}
+	var stdout bytes.Buffer
+	run(context.Background(), []string{"serve", "-h"}, &stdout, &bytes.Buffer{})
+	for _, env := range []string{"CRM_ADDR", "CRM_DATABASE_URL", "CRM_DATA_DIR", "CRM_BOOTSTRAP_ADMIN_KEY", "CRM_LOG_FORMAT"} {
+		if !strings.Contains(stdout.String(), env) {
+			t.Errorf("serve -h does not mention %s", env)
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// progressBar draws a one-line progress bar with rate and ETA on a
+// terminal-like writer, at most every 200 ms.
+type progressBar struct {
+	w      io.Writer
+	label  string
+	start  time.Time
+	last   time.Time
+	drawn  bool
+	finish bool
+}
+
+func newProgressBar(w io.Writer, label string) *progressBar {
+	return &progressBar{w: w, label: label, start: time.Now()}
+}
+
+// update draws done of total (total 0: unknown).
+func (p *progressBar) update(done, total int64) {
+	now := time.Now()
+	if p.drawn && now.Sub(p.last) < 200*time.Millisecond && !p.finish {
+		return
+	}
+	p.last, p.drawn = now, true
+	elapsed := now.Sub(p.start).Seconds()
+	rate := 0.0
+	if elapsed > 0 {
+		rate = float64(done) / elapsed
+	}
+	const width = 30
+	bar, pct, eta := strings.Repeat(" ", width), "", ""
+	if total > 0 {
+		frac := min(float64(done)/float64(total), 1)
+		n := int(frac * width)
+		bar = strings.Repeat("#", n) + strings.Repeat(".", width-n)
+		pct = fmt.Sprintf(" %3.0f%%", frac*100)
+		if rate > 0 && done < total {
+			eta = " ETA " + (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
+		}
+	}
+	fmt.Fprintf(p.w, "\r%-10s [%s]%s %d/%d events %.0f events/s%s   ", p.label, bar, pct, done, total, rate, eta)
+}
+
+// done finishes the line.
+func (p *progressBar) done(done, total int64) {
+	p.finish = true
+	p.update(done, total)
+	fmt.Fprintf(p.w, "\n")
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"crm/api"
+	"crm/apikeys"
+	"crm/commands"
+	"crm/eventstore"
+	"crm/eventstore/postgres"
+	"crm/projections"
+	"crm/projections/apiadapter"
+	"crm/readmodels"
+	"crm/repository"
+)
+
+type serveConfig struct {
+	addr            addrValue
+	db              dbConfig
+	log             logConfig
+	bootstrapKey    string
+	shutdownTimeout positiveDuration
+}
+
+func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
+	c := serveConfig{addr: addrValue{value: ":8080"}, shutdownTimeout: positiveDuration{value: 15 * time.Second}}
+	f := newFlagSet("serve")
+	f.Var(&c.addr, "addr", "HTTP listen address")
+	f.withEnv("addr", "CRM_ADDR")
+	c.db.register(f)
+	c.log.register(f)
+	f.StringVar(&c.bootstrapKey, "bootstrap-admin-key", "", "create an admin API key with this secret when no key exists yet")
+	f.withEnv("bootstrap-admin-key", "CRM_BOOTSTRAP_ADMIN_KEY")
+	f.Var(&c.shutdownTimeout, "shutdown-timeout", "how long in-flight requests may take to finish on SIGTERM/SIGINT")
+	f.withEnv("shutdown-timeout", "CRM_SHUTDOWN_TIMEOUT")
+	if err := f.parse(args); err != nil {
+		if err == errHelp {
+			f.usage(stdout, "Run the HTTP API. Without --database-url it runs a private PostgreSQL in --data-dir.")
+		}
+		return c, err
+	}
+	if err := c.db.check(); err != nil {
+		return c, err
+	}
+	if c.bootstrapKey != "" {
+		if err := apikeys.CheckSecret(c.bootstrapKey); err != nil {
+			return c, &usageError{msg: "invalid value for -bootstrap-admin-key: " + err.Error()}
+		}
+	}
+	return c, nil
+}
+
+// serve runs the API until SIGINT or SIGTERM, then shuts down gracefully:
+// stop accepting, let in-flight requests finish within the shutdown
+// timeout, stop background work, close the pool, stop the embedded server.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseServe(args, stdout)
+	if err != nil {
+		return err
+	}
+	log := c.log.logger(stderr)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	db, err := openDatabase(ctx, c.db, log)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	if err := db.migrate(ctx); err != nil {
+		return err
+	}
+	if err := bootstrapKey(ctx, db, c.bootstrapKey, stdout, log); err != nil {
+		return err
+	}
+
+	store := postgres.New(db.pool, postgres.Options{Logger: log})
+	defer store.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	codec, err := eventstore.DomainRegistry()
+	if err != nil {
+		return err
+	}
+	repo := repository.New(db.pool, store, codec)
+	engine := projections.New(db.pool, store, codec, projections.All(), projections.Options{Logger: log})
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	adapter := apiadapter.New(bgCtx, engine, store, log)
+	queries := readmodels.New(db.pool)
+	handler, err := api.NewRouter(api.Options{Ready: db, Metrics: reg, Logger: log, Version: versionString(),
+		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: commands.New(repo, commands.Options{}), Responses: repo,
+		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries})
+	if err != nil {
+		return err
+	}
+	projecting := make(chan struct{})
+	go func() { defer close(projecting); _ = engine.Run(bgCtx) }()
+	ln, err := net.Listen("tcp", c.addr.value)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.addr.value, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("crm serving", "addr", ln.Addr().String(), "version", versionString())
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	stop() // a second signal now kills the process the default way
+	log.Info("shutting down", "timeout", c.shutdownTimeout.value)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout.value)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("in-flight requests did not finish in time; closing them")
+		err = srv.Close()
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("http server", "err", err)
+	}
+	// Projectors stop between batches (a batch in flight rolls back with
+	// its checkpoint); rebuilds stop before their swap.
+	stopBackground()
+	<-projecting
+	adapter.Wait()
+	_ = store.Close()
+	db.close()
+	log.Info("stopped")
+	return err
+}
+
+// bootstrapKey creates the first admin key: from --bootstrap-admin-key, or
+// on the embedded default a generated one, printed once and written to
+// <data-dir>/admin.key (mode 0600).
+func bootstrapKey(ctx context.Context, db *database, secret string, stdout io.Writer, log *slog.Logger) error {
+	keys := apikeys.New(db.pool)
+	if secret == "" && db.embedded == nil {
+		n, err := keys.List(ctx)
+		if err != nil {
+			return err
+		}
+		if len(n) == 0 {
+			log.Warn("no API key exists: start with --bootstrap-admin-key or run crm keys create")
+		}
+		return nil
+	}
+	k, generated, created, err := keys.Bootstrap(ctx, secret)
+	if err != nil {
+		return err
+	}
+	if !created {
+		return nil
+	}
+	if generated == "" {
+		log.Info("admin API key created from --bootstrap-admin-key", "key_id", k.ID)
+		return nil
+	}
+	path := filepath.Join(db.dataDir, "admin.key")
+	if err := os.WriteFile(path, []byte(generated+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write admin key: %w", err)
+	}
+	fmt.Fprintf(stdout, "Admin API key (shown once, also saved to %s):\n%s\n", path, generated)
+	log.Info("admin API key generated", "key_id", k.ID, "file", path)
+	return nil
+}
