@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +47,12 @@ func (ready) Ready(context.Context) error { return nil }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvClock(t, nil)
+}
+
+// newEnvClock is newEnv with the commands' clock (nil: time.Now).
+func newEnvClock(t testing.TB, clock func() time.Time) *env {
+	t.Helper()
 	ctx := context.Background()
 	cfg, err := pgxpool.ParseConfig(testdb.NewDatabase(t))
 	if err != nil {
@@ -70,9 +77,12 @@ func newEnv(t testing.TB) *env {
 	}
 	repo := repository.New(pool, store, codec)
 	ks := apikeys.New(pool)
-	cmds := commands.New(repo, commands.Options{})
+	cmds := commands.New(repo, commands.Options{Clock: clock})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	engine := projections.New(pool, store, codec, projections.All(), projections.Options{Logger: logger, BatchSize: 500})
+	if err := engine.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
 	bg, stop := context.WithCancel(context.Background())
 	adapter := apiadapter.New(bg, engine, store, logger)
 	running := make(chan struct{})
@@ -81,7 +91,7 @@ func newEnv(t testing.TB) *env {
 	queries := readmodels.New(pool)
 	h, err := api.NewRouter(api.Options{Ready: ready{}, Metrics: prometheus.NewRegistry(),
 		Logger: logger, Keys: apikeys.ForAPI(ks), Commands: cmds, Responses: repo,
-		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries})
+		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Reports: queries})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ type (
 	unusedProj      struct{ Projections }
 	unusedFeed      struct{ EventFeed }
 	unusedLists     struct{ ListQueries }
+	unusedReports   struct{ ReportQueries }
 )
 
 // openAPIRouter builds the real router without a database.
@@ -43,6 +44,7 @@ func openAPIRouter(t *testing.T) http.Handler {
 		Projections: unusedProj{},
 		Feed:        unusedFeed{},
 		Lists:       unusedLists{},
+		Reports:     unusedReports{},
 	})
 	if err != nil {
 		t.Fatalf("NewRouter: %v", err)

@@ -61,3 +61,17 @@ func limitParam(r *http.Request) (int, error) {
 	}
 	return n, nil
 }
+
+// timeParam parses an optional RFC 3339 (or YYYY-MM-DD) query parameter.
+func timeParam(r *http.Request, name string) (*time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return &t, nil
+		}
+	}
+	return nil, badField(name, "must be an RFC 3339 time or a YYYY-MM-DD date")
+}

@@ -81,6 +81,7 @@ type server struct {
 	projections Projections
 	feed        EventFeed
 	lists       ListQueries
+	reports     ReportQueries
 }
 
 // routes mounts every /v1 route.
@@ -93,4 +94,5 @@ func (s *server) routes(r chi.Router) {
 	s.keyRoutes(r)
 	s.projectionRoutes(r)
 	s.listRoutes(r)
+	s.reportRoutes(r)
 }

@@ -99,13 +99,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	repo := repository.New(db.pool, store, codec)
 	engine := projections.New(db.pool, store, codec, projections.All(), projections.Options{Logger: log})
+	if err := engine.Prepare(ctx); err != nil {
+		return err
+	}
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
 	adapter := apiadapter.New(bgCtx, engine, store, log)
 	queries := readmodels.New(db.pool)
 	handler, err := api.NewRouter(api.Options{Ready: db, Metrics: reg, Logger: log, Version: versionString(),
 		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: commands.New(repo, commands.Options{}), Responses: repo,
-		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries})
+		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Reports: queries})
 	if err != nil {
 		return err
 	}
