@@ -91,7 +91,7 @@ func newEnvClock(t testing.TB, clock func() time.Time) *env {
 	queries := readmodels.New(pool)
 	h, err := api.NewRouter(api.Options{Ready: ready{}, Metrics: prometheus.NewRegistry(),
 		Logger: logger, Keys: apikeys.ForAPI(ks), Commands: cmds, Responses: repo,
-		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Reports: queries})
+		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries})
 	if err != nil {
 		t.Fatal(err)
 	}

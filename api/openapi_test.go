@@ -28,6 +28,7 @@ type (
 	unusedProj      struct{ Projections }
 	unusedFeed      struct{ EventFeed }
 	unusedLists     struct{ ListQueries }
+	unusedAudit     struct{ AuditQueries }
 	unusedReports   struct{ ReportQueries }
 )
 
@@ -44,6 +45,7 @@ func openAPIRouter(t *testing.T) http.Handler {
 		Projections: unusedProj{},
 		Feed:        unusedFeed{},
 		Lists:       unusedLists{},
+		Audit:       unusedAudit{},
 		Reports:     unusedReports{},
 	})
 	if err != nil {

@@ -41,6 +41,7 @@ var readModelURLs = []string{
 	"/v1/reports/funnel", "/v1/reports/funnel?group_by=owner", "/v1/reports/funnel?group_by=source",
 	"/v1/reports/funnel?group_by=campaign&from=2027-01-05", "/v1/reports/pipeline", "/v1/reports/dashboard",
 	"/v1/reports/dashboard?from=2027-01-13T09:00:00Z",
+	"/v1/audit?limit=500", "/v1/audit?format=csv", "/v1/audit?format=ndjson&entity_type=opportunity",
 }
 
 func snapshot(t *testing.T, e *env, pos string) map[string]string {

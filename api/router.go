@@ -46,6 +46,8 @@ type Options struct {
 	Feed        EventFeed
 	// Lists answers the list endpoints. Required.
 	Lists ListQueries
+	// Audit answers the audit timeline and its exports. Required.
+	Audit AuditQueries
 	// Reports answers the funnel, pipeline and dashboard. Required.
 	Reports ReportQueries
 }
@@ -57,7 +59,7 @@ func NewRouter(o Options) (http.Handler, error) {
 		o.Logger = slog.Default()
 	}
 	if o.Ready == nil || o.Metrics == nil || o.Keys == nil || o.Commands == nil || o.Responses == nil ||
-		o.Progress == nil || o.Projections == nil || o.Feed == nil || o.Lists == nil || o.Reports == nil {
+		o.Progress == nil || o.Projections == nil || o.Feed == nil || o.Lists == nil || o.Audit == nil || o.Reports == nil {
 		return nil, fmt.Errorf("api: every dependency in Options is required")
 	}
 	m, err := newMetrics(o.Metrics)
@@ -88,7 +90,7 @@ func NewRouter(o Options) (http.Handler, error) {
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{}))
 	r.Get("/openapi.json", serveOpenAPI)
 	s := &server{errs: errorWriter{log: o.Logger}, keys: o.Keys, responses: o.Responses, cmds: o.Commands,
-		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, reports: o.Reports}
+		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports}
 	r.Route("/v1", s.routes)
 	return r, nil
 }

@@ -81,6 +81,7 @@ type server struct {
 	projections Projections
 	feed        EventFeed
 	lists       ListQueries
+	audits      AuditQueries
 	reports     ReportQueries
 }
 
@@ -94,5 +95,6 @@ func (s *server) routes(r chi.Router) {
 	s.keyRoutes(r)
 	s.projectionRoutes(r)
 	s.listRoutes(r)
+	s.auditRoutes(r)
 	s.reportRoutes(r)
 }

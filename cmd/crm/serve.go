@@ -108,7 +108,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	queries := readmodels.New(db.pool)
 	handler, err := api.NewRouter(api.Options{Ready: db, Metrics: reg, Logger: log, Version: versionString(),
 		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: commands.New(repo, commands.Options{}), Responses: repo,
-		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Reports: queries})
+		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries})
 	if err != nil {
 		return err
 	}
