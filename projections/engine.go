@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"crm/aggregates"
@@ -33,8 +34,17 @@ type Log interface {
 
 // Options configure an Engine.
 type Options struct {
-	// BatchSize is the most events applied in one transaction (default 1000).
+	// BatchSize is the most events applied in one transaction while a
+	// projector follows the log live (default 1000).
 	BatchSize int
+	// RebuildBatchSize is the most events applied in one transaction when
+	// the log is replayed in bulk: by a rebuild, and by a projector that
+	// starts behind the log (new, or its schema dropped) until it has
+	// caught up (default 10000).
+	RebuildBatchSize int
+	// IndexWorkers is how many statements (index builds, ANALYZE) a
+	// rebuild runs at once between its bulk load and its swap (default 2).
+	IndexWorkers int
 	// StandbyRetry is how often a standby tries to take a projector held by
 	// another process (default 1 s).
 	StandbyRetry time.Duration
@@ -66,6 +76,12 @@ type Engine struct {
 func New(pool *pgxpool.Pool, log Log, codec *eventstore.Registry, projectors []Projector, opts Options) *Engine {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
+	}
+	if opts.RebuildBatchSize <= 0 {
+		opts.RebuildBatchSize = 10000
+	}
+	if opts.IndexWorkers <= 0 {
+		opts.IndexWorkers = 2
 	}
 	if opts.StandbyRetry <= 0 {
 		opts.StandbyRetry = time.Second
@@ -181,21 +197,28 @@ func (e *Engine) holdAndRun(ctx context.Context, p Projector) error {
 		_ = conn.Conn().Close(context.Background())
 		conn.Release()
 	}()
-	pos, err := e.ensure(ctx, p)
+	// Everything the projector writes goes through the session holding its
+	// lock: a projector needs one connection of the pool, plus one for a
+	// moment while it reads the log, however long it waits for a row lock
+	// (a rebuild's swap holds its checkpoint).
+	pos, err := e.ensureOn(ctx, conn, p)
 	if err != nil {
 		return err
 	}
-	if _, err := e.pool.Exec(ctx, `UPDATE crm_projections SET owner = $2, state = CASE WHEN state = 'failed' THEN state ELSE 'running' END, updated_at = now() WHERE name = $1`,
+	if _, err := conn.Exec(ctx, `UPDATE crm_projections SET owner = $2, state = CASE WHEN state = 'failed' THEN state ELSE 'running' END, updated_at = now() WHERE name = $1`,
 		p.Name(), e.opts.Owner); err != nil {
 		return err
 	}
-	after, err := eventstore.ParseCursor(pos)
-	if err != nil && pos != "" {
+	if _, err := eventstore.ParseCursor(pos); err != nil && pos != "" {
 		return fmt.Errorf("stored checkpoint %q: %w", pos, err)
 	}
+	if pos, err = e.catchUp(ctx, conn, p, pos); err != nil {
+		return err
+	}
+	after, _ := eventstore.ParseCursor(pos)
 	return e.log.Subscribe(ctx, eventstore.SubscribeOptions{After: after, BatchSize: e.opts.BatchSize},
 		func(ctx context.Context, batch []eventstore.Event) error {
-			next, err := e.applyBatch(ctx, p, SchemaName(p.Name()), pos, batch)
+			next, err := e.applyBatch(ctx, conn, p, SchemaName(p.Name()), pos, e.decode(batch))
 			if err != nil {
 				return err
 			}
@@ -204,11 +227,45 @@ func (e *Engine) holdAndRun(ctx context.Context, p Projector) error {
 		})
 }
 
+// catchUp applies the log after pos to p's live schema in batches of
+// Options.RebuildBatchSize, read ahead of their apply, until a read comes
+// back short: a projector that starts far behind catches up in large
+// transactions before it follows the log in small ones. It returns the
+// new checkpoint.
+func (e *Engine) catchUp(ctx context.Context, db session, p Projector, pos string) (string, error) {
+	after, _ := eventstore.ParseCursor(pos)
+	batches, stop := e.readAhead(ctx, after, eventstore.Cursor{}, e.opts.RebuildBatchSize)
+	defer stop()
+	for b := range batches {
+		if b.err != nil {
+			return pos, b.err
+		}
+		next, err := e.applyBatch(ctx, db, p, SchemaName(p.Name()), pos, b.events)
+		if err != nil {
+			return pos, err
+		}
+		pos = next
+	}
+	return pos, ctx.Err()
+}
+
+// session is where the engine runs statements and transactions: the pool,
+// or one of its connections that the engine holds.
+type session interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
 // ensure creates p's schema and checkpoint row when missing and returns
 // the checkpoint.
 func (e *Engine) ensure(ctx context.Context, p Projector) (string, error) {
+	return e.ensureOn(ctx, e.pool, p)
+}
+
+// ensureOn is ensure, run on db.
+func (e *Engine) ensureOn(ctx context.Context, db session, p Projector) (string, error) {
 	var pos string
-	err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO crm_projections (name) VALUES ($1) ON CONFLICT DO NOTHING`, p.Name()); err != nil {
 			return err
 		}
@@ -238,7 +295,7 @@ func createSchema(ctx context.Context, tx pgx.Tx, p Projector, schema string) er
 	if _, err := tx.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
 		return fmt.Errorf("create schema %s: %w", schema, err)
 	}
-	return inSchema(ctx, tx, schema, func() error {
+	return inSchema(ctx, tx, schema, false, func() error {
 		if err := p.Setup(ctx, tx); err != nil {
 			return fmt.Errorf("set up %s: %w", p.Name(), err)
 		}
@@ -246,14 +303,28 @@ func createSchema(ctx context.Context, tx pgx.Tx, p Projector, schema string) er
 	})
 }
 
+// enterSchemaSQL saves the search_path, sets it to $1, makes every
+// statement planned for its parameters and, when $2, lets the transaction
+// commit without waiting for its WAL to be flushed.
+//
+// Plans are custom because projector statements run against tables whose
+// size changes by orders of magnitude (a rebuild's shadow starts empty): a
+// generic plan cached while a table was small (a sequential scan) would be
+// kept while it grows.
+const enterSchemaSQL = `WITH o AS MATERIALIZED (SELECT current_setting('search_path') AS path)
+SELECT o.path, set_config('search_path', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true),
+       CASE WHEN $2::bool THEN set_config('synchronous_commit', 'off', true) END
+FROM o`
+
 // inSchema runs fn with the transaction's search_path set to schema alone,
 // then restores it (the engine's own tables live on the usual path).
-func inSchema(ctx context.Context, tx pgx.Tx, schema string, fn func() error) error {
+// Statements are planned for their parameters; with bulk, the transaction
+// commits without waiting for its WAL flush, which only rebuilds into a
+// shadow schema use: the swap commits durably, and flushing its commit
+// record flushes the WAL of every batch before it.
+func inSchema(ctx context.Context, tx pgx.Tx, schema string, bulk bool, fn func() error) error {
 	var orig string
-	if err := tx.QueryRow(ctx, `SELECT current_setting('search_path')`).Scan(&orig); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, pgx.Identifier{schema}.Sanitize()); err != nil {
+	if err := tx.QueryRow(ctx, enterSchemaSQL, pgx.Identifier{schema}.Sanitize(), bulk).Scan(&orig, nil, nil, nil); err != nil {
 		return err
 	}
 	if err := fn(); err != nil {
@@ -275,12 +346,11 @@ func (e *Engine) decode(batch []eventstore.Event) []Event {
 	return out
 }
 
-// applyBatch applies batch to the live schema with the checkpoint
+// applyBatch applies events to the live schema with the checkpoint
 // compare-and-set from pos; on a projector error it finds the failing
 // event, applies the ones before it, and records the failure.
-func (e *Engine) applyBatch(ctx context.Context, p Projector, schema, pos string, batch []eventstore.Event) (string, error) {
-	events := e.decode(batch)
-	next, err := e.applyTx(ctx, p, schema, pos, events)
+func (e *Engine) applyBatch(ctx context.Context, db session, p Projector, schema, pos string, events []Event) (string, error) {
+	next, err := e.applyTx(ctx, db, p, schema, pos, events)
 	if err == nil || errors.Is(err, errCheckpointMoved) || ctx.Err() != nil {
 		return next, err
 	}
@@ -288,20 +358,31 @@ func (e *Engine) applyBatch(ctx context.Context, p Projector, schema, pos string
 	if !errors.As(err, &perr) {
 		return pos, err
 	}
-	// Pinpoint the failing event: apply one at a time up to it.
-	for _, ev := range events {
-		n, err := e.applyTx(ctx, p, schema, pos, []Event{ev})
-		if err == nil {
-			pos = n
-			continue
+	// Pinpoint the failing event by halving: a batch of n events costs
+	// about 2·log2(n) transactions, not n.
+	for len(events) > 1 {
+		// Here events fail as one batch, with perr.
+		half := events[:len(events)/2]
+		next, err := e.applyTx(ctx, db, p, schema, pos, half)
+		switch {
+		case err == nil:
+			pos, events = next, events[len(half):]
+			next, err = e.applyTx(ctx, db, p, schema, pos, events)
+			if err == nil {
+				return next, nil
+			}
+			if !errors.As(err, &perr) {
+				return pos, err
+			}
+		case errors.As(err, &perr):
+			events = half
+		default:
+			return pos, err
 		}
-		if errors.As(err, &perr) {
-			e.recordFailure(ctx, p.Name(), ev.Cursor.String(), perr.err)
-			return pos, &failure{position: ev.Cursor.String(), err: perr.err}
-		}
-		return pos, err
 	}
-	return pos, nil
+	at := events[0].Cursor.String()
+	e.recordFailure(ctx, p.Name(), at, perr.err)
+	return pos, &failure{position: at, err: perr.err}
 }
 
 // projectorError is an error returned by a projector's Apply.
@@ -309,9 +390,9 @@ type projectorError struct{ err error }
 
 func (e *projectorError) Error() string { return e.err.Error() }
 
-func (e *Engine) applyTx(ctx context.Context, p Projector, schema, pos string, events []Event) (string, error) {
+func (e *Engine) applyTx(ctx context.Context, db session, p Projector, schema, pos string, events []Event) (string, error) {
 	next := events[len(events)-1].Cursor.String()
-	err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		// The checkpoint row is locked first, so a rebuild's swap and this
 		// batch serialise without deadlock.
 		var stored string
@@ -321,7 +402,7 @@ func (e *Engine) applyTx(ctx context.Context, p Projector, schema, pos string, e
 		if stored != pos {
 			return errCheckpointMoved
 		}
-		if err := inSchema(ctx, tx, schema, func() error {
+		if err := inSchema(ctx, tx, schema, false, func() error {
 			if err := p.Apply(ctx, tx, events); err != nil {
 				return &projectorError{err: err}
 			}

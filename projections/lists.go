@@ -69,6 +69,8 @@ type listsBatch struct {
 
 	// ids to load, per table.
 	loadLeads, loadAccounts, loadOpps, loadTickets map[string]bool
+	// ids created by the batch so far, per table.
+	newLeads, newAccounts, newOpps, newTickets map[string]bool
 	// dirty rows, per table.
 	dirtyLeads, dirtyAccounts, dirtyContacts, dirtyOpps, dirtyTickets map[string]bool
 }
@@ -79,55 +81,73 @@ func newListsBatch() *listsBatch {
 		contacts: map[string]*readmodels.ContactRow{}, opps: map[string]*readmodels.OpportunityRow{},
 		tickets:   map[string]*readmodels.TicketRow{},
 		loadLeads: map[string]bool{}, loadAccounts: map[string]bool{}, loadOpps: map[string]bool{}, loadTickets: map[string]bool{},
+		newLeads: map[string]bool{}, newAccounts: map[string]bool{}, newOpps: map[string]bool{}, newTickets: map[string]bool{},
 		dirtyLeads: map[string]bool{}, dirtyAccounts: map[string]bool{}, dirtyContacts: map[string]bool{},
 		dirtyOpps: map[string]bool{}, dirtyTickets: map[string]bool{},
 	}
 }
 
 // touch notes the row an event changes, to load it before folding.
-// Creation events need nothing loaded.
+// Creation events need nothing loaded, and neither does a row created
+// earlier in the batch: folding its creation replaces whatever a load
+// would have found.
 func (b *listsBatch) touch(d aggregates.Event) {
 	switch e := d.(type) {
+	case aggregates.LeadCapturedEvent:
+		b.newLeads[e.LeadID] = true
+	case aggregates.AccountOpenedEvent:
+		b.newAccounts[e.AccountID] = true
+	case aggregates.OpportunityOpenedEvent:
+		b.newOpps[e.OpportunityID] = true
+	case aggregates.TicketOpenedEvent:
+		b.newTickets[e.TicketID] = true
 	case aggregates.LeadAssignedEvent:
-		b.loadLeads[e.LeadID] = true
+		listsNeed(b.loadLeads, b.newLeads, e.LeadID)
 	case aggregates.LeadContactAttemptedEvent:
-		b.loadLeads[e.LeadID] = true
+		listsNeed(b.loadLeads, b.newLeads, e.LeadID)
 	case aggregates.LeadQualifiedEvent:
-		b.loadLeads[e.LeadID] = true
+		listsNeed(b.loadLeads, b.newLeads, e.LeadID)
 	case aggregates.LeadDisqualifiedEvent:
-		b.loadLeads[e.LeadID] = true
+		listsNeed(b.loadLeads, b.newLeads, e.LeadID)
 	case aggregates.LeadConvertedEvent:
-		b.loadLeads[e.LeadID] = true
+		listsNeed(b.loadLeads, b.newLeads, e.LeadID)
 	case aggregates.AccountDetailsChangedEvent:
-		b.loadAccounts[e.AccountID] = true
+		listsNeed(b.loadAccounts, b.newAccounts, e.AccountID)
 	case aggregates.AccountTaggedEvent:
-		b.loadAccounts[e.AccountID] = true
+		listsNeed(b.loadAccounts, b.newAccounts, e.AccountID)
 	case aggregates.AccountUntaggedEvent:
-		b.loadAccounts[e.AccountID] = true
+		listsNeed(b.loadAccounts, b.newAccounts, e.AccountID)
 	case aggregates.OpportunityStageChangedEvent:
-		b.loadOpps[e.OpportunityID] = true
+		listsNeed(b.loadOpps, b.newOpps, e.OpportunityID)
 	case aggregates.OpportunityAmountChangedEvent:
-		b.loadOpps[e.OpportunityID] = true
+		listsNeed(b.loadOpps, b.newOpps, e.OpportunityID)
 	case aggregates.OpportunityCloseDateChangedEvent:
-		b.loadOpps[e.OpportunityID] = true
+		listsNeed(b.loadOpps, b.newOpps, e.OpportunityID)
 	case aggregates.OpportunityReopenedEvent:
-		b.loadOpps[e.OpportunityID] = true
+		listsNeed(b.loadOpps, b.newOpps, e.OpportunityID)
 	case aggregates.TicketAssignedEvent:
-		b.loadTickets[e.TicketID] = true
+		listsNeed(b.loadTickets, b.newTickets, e.TicketID)
 	case aggregates.TicketRespondedEvent:
-		b.loadTickets[e.TicketID] = true
+		listsNeed(b.loadTickets, b.newTickets, e.TicketID)
 	case aggregates.TicketPriorityChangedEvent:
-		b.loadTickets[e.TicketID] = true
+		listsNeed(b.loadTickets, b.newTickets, e.TicketID)
 	case aggregates.TicketEscalatedEvent:
-		b.loadTickets[e.TicketID] = true
+		listsNeed(b.loadTickets, b.newTickets, e.TicketID)
 	case aggregates.TicketResolvedEvent:
-		b.loadTickets[e.TicketID] = true
+		listsNeed(b.loadTickets, b.newTickets, e.TicketID)
 	case aggregates.TicketClosedEvent:
-		b.loadTickets[e.TicketID] = true
+		listsNeed(b.loadTickets, b.newTickets, e.TicketID)
 	case aggregates.TicketReopenedEvent:
-		b.loadTickets[e.TicketID] = true
+		listsNeed(b.loadTickets, b.newTickets, e.TicketID)
 	case aggregates.TicketSatisfactionRecordedEvent:
-		b.loadTickets[e.TicketID] = true
+		listsNeed(b.loadTickets, b.newTickets, e.TicketID)
+	}
+}
+
+// listsNeed adds id to load unless the batch created it.
+func listsNeed(load, created map[string]bool, id string) {
+	if !created[id] {
+		load[id] = true
 	}
 }
 

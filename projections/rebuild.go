@@ -35,6 +35,12 @@ type RebuildProgress func(done, total int64)
 // transaction that holds the projector's checkpoint, catches the shadow up
 // to the live checkpoint and swaps the schemas. A crash before the swap
 // leaves the live read model untouched; the next rebuild starts afresh.
+//
+// The replay is a bulk load: batches of Options.RebuildBatchSize events,
+// read and decoded ahead of their apply, committed without waiting for
+// the WAL flush (only the swap must be durable); the shadow's non-unique
+// indexes are built after the load, with its statistics, unless the
+// projector keeps them (IndexKeeper).
 func (e *Engine) Rebuild(ctx context.Context, name string, progress RebuildProgress) error {
 	p, ok := e.Projector(name)
 	if !ok {
@@ -58,7 +64,7 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress RebuildProgr
 	if _, err := e.pool.Exec(ctx, `INSERT INTO crm_projections (name) VALUES ($1) ON CONFLICT DO NOTHING`, name); err != nil {
 		return err
 	}
-	err = e.rebuild(ctx, p, progress)
+	err = e.rebuild(ctx, conn, p, progress)
 	state, msg := "done", ""
 	if err != nil {
 		state, msg = "failed", err.Error()
@@ -70,14 +76,31 @@ rebuilt_at = CASE WHEN $2 = 'done' THEN now() ELSE rebuilt_at END WHERE name = $
 	return err
 }
 
-func (e *Engine) rebuild(ctx context.Context, p Projector, progress RebuildProgress) error {
+// rebuild runs on db, the session holding the rebuild's lock: it needs one
+// connection of the pool for its writes, and one more for a moment to read
+// the log (two while it reads ahead, more while it builds indexes), even
+// while its swap holds the checkpoint that the live projector waits for.
+func (e *Engine) rebuild(ctx context.Context, db session, p Projector, progress RebuildProgress) error {
 	name := p.Name()
 	live, shadow := SchemaName(name), SchemaName(name)+"_next"
-	err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+	keep := false
+	if k, ok := p.(IndexKeeper); ok {
+		keep = k.KeepIndexes()
+	}
+	var deferred []string
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{shadow}.Sanitize()+` CASCADE`); err != nil {
 			return err
 		}
-		return createSchema(ctx, tx, p, shadow)
+		if err := createSchema(ctx, tx, p, shadow); err != nil {
+			return err
+		}
+		if keep {
+			return nil
+		}
+		var err error
+		deferred, err = deferIndexes(ctx, tx, shadow)
+		return err
 	})
 	if err != nil {
 		return err
@@ -88,65 +111,68 @@ func (e *Engine) rebuild(ctx context.Context, p Projector, progress RebuildProgr
 			return err
 		}
 	}
-	if _, err := e.pool.Exec(ctx, `UPDATE crm_projections SET rebuild_state = 'running', rebuild_done = 0, rebuild_total = $2, rebuild_error = NULL WHERE name = $1`,
+	if _, err := db.Exec(ctx, `UPDATE crm_projections SET rebuild_state = 'running', rebuild_done = 0, rebuild_total = $2, rebuild_error = NULL WHERE name = $1`,
 		name, total); err != nil {
 		return err
 	}
-	var (
-		cursor   eventstore.Cursor
-		done     int64
-		reported = time.Now()
-	)
+	load := &bulkLoad{e: e, db: db, p: p, shadow: shadow}
+	reported := time.Now()
 	report := func(force bool) {
 		if progress != nil {
-			progress(done, total)
+			progress(load.done, total)
 		}
 		if force || time.Since(reported) > time.Second {
 			reported = time.Now()
-			_, _ = e.pool.Exec(ctx, `UPDATE crm_projections SET rebuild_done = $2 WHERE name = $1`, name, done)
+			_, _ = db.Exec(ctx, `UPDATE crm_projections SET rebuild_done = $2 WHERE name = $1`, name, load.done)
 		}
 	}
-	// Replay the log as it stands now into the shadow, one transaction per
-	// batch; what is appended meanwhile is caught up during the swap.
+	load.onBatch = func() { report(false) }
+	// Replay the log as it stands now into the shadow, in large batches,
+	// then build the indexes the load went without, then replay what was
+	// appended meanwhile; what is appended after that is caught up during
+	// the swap.
 	head, err := e.log.Head(ctx)
 	if err != nil {
 		return err
 	}
-	for cursor.Compare(head) < 0 {
-		batch, err := e.log.ReadAll(ctx, cursor, e.opts.BatchSize)
-		if err != nil {
-			return err
-		}
-		if len(batch) == 0 {
-			break
-		}
-		err = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
-			return inSchema(ctx, tx, shadow, func() error { return p.Apply(ctx, tx, e.decode(batch)) })
-		})
-		if err != nil {
-			return fmt.Errorf("rebuild %s at %s: %w", name, batch[0].Cursor, err)
-		}
-		cursor = batch[len(batch)-1].Cursor
-		done += int64(len(batch))
-		report(false)
+	log := e.opts.Logger.With("projector", name)
+	began := time.Now()
+	if err := load.applyUntil(ctx, head); err != nil {
+		return err
 	}
+	log.Debug("rebuild: log replayed", "events", load.done, "took", time.Since(began))
+	began = time.Now()
+	if err := e.finishShadow(ctx, shadow, deferred, e.opts.IndexWorkers); err != nil {
+		return fmt.Errorf("rebuild %s: %w", name, err)
+	}
+	log.Debug("rebuild: indexes built, statistics gathered", "indexes", len(deferred), "took", time.Since(began))
+	began = time.Now()
+	if head, err = e.log.Head(ctx); err != nil {
+		return err
+	}
+	if err := load.applyUntil(ctx, head); err != nil {
+		return err
+	}
+	log.Debug("rebuild: caught up", "events", load.done, "took", time.Since(began))
+	began = time.Now()
 	// Swap: hold the checkpoint, bring the shadow to at least the live
 	// checkpoint, rename, and move the checkpoint to where the shadow is.
-	err = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+	cursor, done := load.cursor, load.done
+	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		var livePos string
 		if err := tx.QueryRow(ctx, `SELECT position FROM crm_projections WHERE name = $1 FOR UPDATE`, name).Scan(&livePos); err != nil {
 			return err
 		}
 		liveCursor, _ := eventstore.ParseCursor(livePos)
 		for {
-			batch, err := e.log.ReadAll(ctx, cursor, e.opts.BatchSize)
+			batch, err := e.log.ReadAll(ctx, cursor, e.opts.RebuildBatchSize)
 			if err != nil {
 				return err
 			}
 			if len(batch) == 0 {
 				break
 			}
-			if err := inSchema(ctx, tx, shadow, func() error { return p.Apply(ctx, tx, e.decode(batch)) }); err != nil {
+			if err := inSchema(ctx, tx, shadow, false, func() error { return p.Apply(ctx, tx, e.decode(batch)) }); err != nil {
 				return fmt.Errorf("rebuild %s at %s: %w", name, batch[0].Cursor, err)
 			}
 			cursor = batch[len(batch)-1].Cursor
@@ -190,6 +216,8 @@ state = 'running', error = NULL, error_position = NULL, updated_at = now() WHERE
 	if err != nil {
 		return err
 	}
+	log.Debug("rebuild: swapped", "events", done, "took", time.Since(began))
+	load.done = done
 	report(true)
 	e.notify()
 	return nil
