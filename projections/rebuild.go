@@ -271,6 +271,17 @@ rebuild_state, rebuild_done, rebuild_total, rebuild_error, rebuilt_at FROM crm_p
 		}
 		if rbState != nil {
 			rb.State = *rbState
+			if rb.State == "running" {
+				// A rebuild whose process died leaves "running" behind;
+				// only a held rebuild lock means one is under way.
+				held, err := e.rebuildLockHeld(ctx, name)
+				if err != nil {
+					return nil, err
+				}
+				if !held {
+					rb.State = "interrupted"
+				}
+			}
 			s.Rebuild = &rb
 		}
 		c, _ := eventstore.ParseCursor(s.Checkpoint)
@@ -278,4 +289,17 @@ rebuild_state, rebuild_done, rebuild_total, rebuild_error, rebuilt_at FROM crm_p
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// rebuildLockHeld reports whether some session holds name's rebuild lock
+// (the 64-bit advisory key is split into classid and objid in pg_locks).
+func (e *Engine) rebuildLockHeld(ctx context.Context, name string) (bool, error) {
+	var held bool
+	err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+		AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND ((classid::bigint << 32) | objid::bigint) = hashtextextended('crm_rebuild:' || $1, 0))`, name).Scan(&held)
+	if err != nil {
+		return false, fmt.Errorf("rebuild lock of %s: %w", name, err)
+	}
+	return held, nil
 }

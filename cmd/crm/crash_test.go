@@ -145,6 +145,25 @@ func TestCrashMidRebuild(t *testing.T) {
 		}
 
 		rb.kill(t)
+		// The dead rebuild's lock went with its session: status says it
+		// was interrupted instead of running forever.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			srv.api.mustDo(t, 200, "GET", "/v1/projections", nil).decode(t, &status)
+			state := ""
+			for _, it := range status.Items {
+				if it.Name == name && it.Rebuild != nil {
+					state = it.Rebuild.State
+				}
+			}
+			if state == "interrupted" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("GET /v1/projections after killing the rebuild of %s: state %q, want interrupted", name, state)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 
 	// The live projectors follow the log past the dead rebuilds.
