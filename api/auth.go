@@ -54,9 +54,10 @@ const (
 	permServiceRead  = "service:read"  // tickets
 	permServiceWrite = "service:write" // ticket commands
 	permApprovals    = "approvals:decide"
-	permReports      = "reports:read" // funnel, pipeline, dashboard, custom reports
-	permAudit        = "audit:read"   // audit timeline and exports
-	permEvents       = "events:read"  // the global event feed
+	permReports      = "reports:read"   // funnel, pipeline, dashboard, custom reports
+	permAudit        = "audit:read"     // audit timeline and exports
+	permEvents       = "events:read"    // the global event feed
+	permRequestAudit = "audit:requests" // the request audit
 	permKeys         = "keys:admin"
 )
 
@@ -67,7 +68,7 @@ var rolePermissions = map[string][]string{
 	"sales":   {permSalesRead, permSalesWrite, permAccountsRead},
 	"support": {permServiceRead, permServiceWrite, permAccountsRead},
 	"analyst": {permSalesRead, permAccountsRead, permServiceRead, permReports, permEvents},
-	"auditor": {permSalesRead, permAccountsRead, permServiceRead, permAudit, permEvents},
+	"auditor": {permSalesRead, permAccountsRead, permServiceRead, permAudit, permEvents, permRequestAudit},
 }
 
 // Allowed reports whether role may use a route that needs perm.
@@ -109,6 +110,7 @@ func authenticate(keys Keys, fail func(http.ResponseWriter, *http.Request, error
 				fail(w, r, err)
 				return
 			}
+			noteCaller(r.Context(), p)
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 		})
 	}

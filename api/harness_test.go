@@ -26,6 +26,7 @@ import (
 	"crm/projections/apiadapter"
 	"crm/readmodels"
 	"crm/repository"
+	"crm/requestlog"
 	"crm/testdb"
 )
 
@@ -64,7 +65,7 @@ func newEnvClock(t testing.TB, clock func() time.Time) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	for _, set := range []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations} {
+	for _, set := range []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations, requestlog.Migrations} {
 		if err := pgmigrate.Migrate(ctx, pool, set); err != nil {
 			t.Fatal(err)
 		}
@@ -89,9 +90,11 @@ func newEnvClock(t testing.TB, clock func() time.Time) *env {
 	go func() { defer close(running); _ = engine.Run(bg) }()
 	t.Cleanup(func() { stop(); <-running; adapter.Wait() })
 	queries := readmodels.New(pool)
+	requests := requestlog.New(pool, requestlog.Options{Logger: logger})
+	t.Cleanup(requests.Close)
 	h, err := api.NewRouter(api.Options{Ready: ready{}, Metrics: prometheus.NewRegistry(),
 		Logger: logger, Keys: apikeys.ForAPI(ks), Commands: cmds, Responses: repo,
-		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries})
+		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,7 @@ type (
 	unusedLists     struct{ ListQueries }
 	unusedAudit     struct{ AuditQueries }
 	unusedReports   struct{ ReportQueries }
+	unusedRequests  struct{ RequestLog }
 )
 
 // openAPIRouter builds the real router without a database.
@@ -47,6 +48,7 @@ func openAPIRouter(t *testing.T) http.Handler {
 		Lists:       unusedLists{},
 		Audit:       unusedAudit{},
 		Reports:     unusedReports{},
+		Requests:    unusedRequests{},
 	})
 	if err != nil {
 		t.Fatalf("NewRouter: %v", err)

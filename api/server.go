@@ -83,11 +83,15 @@ type server struct {
 	lists       ListQueries
 	audits      AuditQueries
 	reports     ReportQueries
+	requests    RequestLog
+	// root is the whole router, to name the route of a request refused
+	// before routing.
+	root chi.Routes
 }
 
 // routes mounts every /v1 route.
 func (s *server) routes(r chi.Router) {
-	r.Use(authenticate(s.keys, s.errs.write))
+	r.Use(s.recordRequests, authenticate(s.keys, s.errs.write))
 	s.leadRoutes(r)
 	s.accountRoutes(r)
 	s.opportunityRoutes(r)
@@ -97,4 +101,5 @@ func (s *server) routes(r chi.Router) {
 	s.listRoutes(r)
 	s.auditRoutes(r)
 	s.reportRoutes(r)
+	s.requestRoutes(r)
 }

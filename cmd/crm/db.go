@@ -15,10 +15,11 @@ import (
 	"crm/pgmigrate"
 	"crm/projections"
 	"crm/repository"
+	"crm/requestlog"
 )
 
 // migrationSets are every package's migrations, applied in this order.
-var migrationSets = []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations}
+var migrationSets = []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations, requestlog.Migrations}
 
 // database is an open connection pool and, on the embedded default, the
 // server behind it.

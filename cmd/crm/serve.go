@@ -26,6 +26,7 @@ import (
 	"crm/projections/apiadapter"
 	"crm/readmodels"
 	"crm/repository"
+	"crm/requestlog"
 )
 
 type serveConfig struct {
@@ -106,9 +107,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer stopBackground()
 	adapter := apiadapter.New(bgCtx, engine, store, log)
 	queries := readmodels.New(db.pool)
+	requests := requestlog.New(db.pool, requestlog.Options{Logger: log})
+	defer requests.Close()
 	handler, err := api.NewRouter(api.Options{Ready: db, Metrics: reg, Logger: log, Version: versionString(),
 		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: commands.New(repo, commands.Options{}), Responses: repo,
-		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries})
+		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests})
 	if err != nil {
 		return err
 	}
@@ -152,6 +155,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stopBackground()
 	<-projecting
 	adapter.Wait()
+	requests.Close() // writes the request audit entries still queued
 	_ = store.Close()
 	db.close()
 	log.Info("stopped")
