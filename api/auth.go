@@ -54,10 +54,10 @@ const (
 	permServiceRead  = "service:read"  // tickets
 	permServiceWrite = "service:write" // ticket commands
 	permApprovals    = "approvals:decide"
-	permReports      = "reports:read"   // funnel, pipeline, dashboard, custom reports
-	permAudit        = "audit:read"     // audit timeline and exports
-	permEvents       = "events:read"    // the global event feed
-	permRequestAudit = "audit:requests" // the request audit
+	permReports      = "reports:read"     // funnel, pipeline, dashboard, custom reports
+	permAudit        = "audit:read"       // audit timeline and exports
+	permEvents       = "events:read"      // the global event feed
+	permCompliance   = "audit:compliance" // the request audit and log verification
 	permKeys         = "keys:admin"
 )
 
@@ -68,7 +68,7 @@ var rolePermissions = map[string][]string{
 	"sales":   {permSalesRead, permSalesWrite, permAccountsRead},
 	"support": {permServiceRead, permServiceWrite, permAccountsRead},
 	"analyst": {permSalesRead, permAccountsRead, permServiceRead, permReports, permEvents},
-	"auditor": {permSalesRead, permAccountsRead, permServiceRead, permAudit, permEvents, permRequestAudit},
+	"auditor": {permSalesRead, permAccountsRead, permServiceRead, permAudit, permEvents, permCompliance},
 }
 
 // Allowed reports whether role may use a route that needs perm.

@@ -21,6 +21,7 @@ import (
 	"crm/commands"
 	"crm/eventstore"
 	"crm/eventstore/postgres"
+	"crm/integrity"
 	"crm/pgmigrate"
 	"crm/projections"
 	"crm/projections/apiadapter"
@@ -94,7 +95,8 @@ func newEnvClock(t testing.TB, clock func() time.Time) *env {
 	t.Cleanup(requests.Close)
 	h, err := api.NewRouter(api.Options{Ready: ready{}, Metrics: prometheus.NewRegistry(),
 		Logger: logger, Keys: apikeys.ForAPI(ks), Commands: cmds, Responses: repo,
-		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests})
+		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests,
+		Verifier: integrity.New(pool, []byte("test seal key, 32 bytes or more!"))})
 	if err != nil {
 		t.Fatal(err)
 	}

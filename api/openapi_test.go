@@ -31,6 +31,7 @@ type (
 	unusedAudit     struct{ AuditQueries }
 	unusedReports   struct{ ReportQueries }
 	unusedRequests  struct{ RequestLog }
+	unusedVerifier  struct{ Verifier }
 )
 
 // openAPIRouter builds the real router without a database.
@@ -49,6 +50,7 @@ func openAPIRouter(t *testing.T) http.Handler {
 		Audit:       unusedAudit{},
 		Reports:     unusedReports{},
 		Requests:    unusedRequests{},
+		Verifier:    unusedVerifier{},
 	})
 	if err != nil {
 		t.Fatalf("NewRouter: %v", err)

@@ -84,7 +84,7 @@ const maxStatusParam = 599
 
 // requestRoutes mounts GET /audit/requests (admin, auditor).
 func (s *server) requestRoutes(r chi.Router) {
-	r.With(require(permRequestAudit)).Get("/audit/requests", func(w http.ResponseWriter, r *http.Request) {
+	r.With(require(permCompliance)).Get("/audit/requests", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		f := requestlog.Filter{Actor: q.Get("actor"), After: q.Get("cursor")}
 		if len(f.Actor) > maxListParam {

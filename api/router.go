@@ -52,6 +52,8 @@ type Options struct {
 	Reports ReportQueries
 	// Requests is the request audit. Required.
 	Requests RequestLog
+	// Verifier checks the log's tamper evidence. Required.
+	Verifier Verifier
 }
 
 // NewRouter returns the HTTP handler. It fails only when the metrics cannot
@@ -61,7 +63,7 @@ func NewRouter(o Options) (http.Handler, error) {
 		o.Logger = slog.Default()
 	}
 	if o.Ready == nil || o.Metrics == nil || o.Keys == nil || o.Commands == nil || o.Responses == nil ||
-		o.Progress == nil || o.Projections == nil || o.Feed == nil || o.Lists == nil || o.Audit == nil || o.Reports == nil || o.Requests == nil {
+		o.Progress == nil || o.Projections == nil || o.Feed == nil || o.Lists == nil || o.Audit == nil || o.Reports == nil || o.Requests == nil || o.Verifier == nil {
 		return nil, fmt.Errorf("api: every dependency in Options is required")
 	}
 	m, err := newMetrics(o.Metrics)
@@ -92,7 +94,7 @@ func NewRouter(o Options) (http.Handler, error) {
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{}))
 	r.Get("/openapi.json", serveOpenAPI)
 	s := &server{errs: errorWriter{log: o.Logger}, keys: o.Keys, responses: o.Responses, cmds: o.Commands,
-		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports, requests: o.Requests}
+		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports, requests: o.Requests, verifier: o.Verifier}
 	r.Route("/v1", s.routes)
 	s.root = r
 	return r, nil

@@ -84,6 +84,7 @@ type server struct {
 	audits      AuditQueries
 	reports     ReportQueries
 	requests    RequestLog
+	verifier    Verifier
 	// root is the whole router, to name the route of a request refused
 	// before routing.
 	root chi.Routes
@@ -102,4 +103,5 @@ func (s *server) routes(r chi.Router) {
 	s.auditRoutes(r)
 	s.reportRoutes(r)
 	s.requestRoutes(r)
+	s.verifyRoutes(r)
 }

@@ -22,6 +22,7 @@ import (
 	"crm/commands"
 	"crm/eventstore"
 	"crm/eventstore/postgres"
+	"crm/integrity"
 	"crm/projections"
 	"crm/projections/apiadapter"
 	"crm/readmodels"
@@ -111,7 +112,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer requests.Close()
 	handler, err := api.NewRouter(api.Options{Ready: db, Metrics: reg, Logger: log, Version: versionString(),
 		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: commands.New(repo, commands.Options{}), Responses: repo,
-		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests})
+		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests,
+		Verifier: integrity.New(db.pool, nil)})
 	if err != nil {
 		return err
 	}
