@@ -325,3 +325,36 @@ func problemNames(r response, field string) bool {
 	}
 	return false
 }
+
+// TestFunnelCountsReopenedDeals: closed_won counts the deals won now; a
+// won deal that is reopened and then lost counts up to the furthest open
+// stage it reached.
+func TestFunnelCountsReopenedDeals(t *testing.T) {
+	e := newEnv(t)
+	lead := e.must(201, e.do("sales", "POST", "/v1/leads", leadWith("email", "reopen@example.com"))).str("id")
+	e.must(200, e.do("sales", "POST", "/v1/leads/"+lead+"/qualify", `{}`))
+	conv := e.must(200, e.do("sales", "POST", "/v1/leads/"+lead+"/convert", `{}`))
+	opp := e.must(201, e.do("sales", "POST", "/v1/opportunities", `{"account_id":"`+conv.str("account_id")+
+		`","name":"R","amount":"10","currency":"EUR","expected_close_date":"2027-01-01"}`)).str("id")
+	e.must(200, e.do("sales", "POST", "/v1/opportunities/"+opp+"/stage", `{"stage":"qualification"}`))
+	pos := e.must(200, e.do("sales", "POST", "/v1/opportunities/"+opp+"/stage", `{"stage":"closed_won"}`)).str("position")
+	stages := func(pos string) string {
+		f := getJSON(t, e, "manager", "/v1/reports/funnel?min_position="+pos).(map[string]any)["opportunities"].(map[string]any)
+		var out string
+		for _, s := range f["stages"].([]any) {
+			out += fmt.Sprintf("%v ", s.(map[string]any)["count"])
+		}
+		return fmt.Sprintf("%swon=%v lost=%v", out, f["won"], f["lost"])
+	}
+	if got := stages(pos); got != "1 1 1 1 1 won=1 lost=0" {
+		t.Errorf("won: %s", got)
+	}
+	pos = e.must(200, e.do("sales", "POST", "/v1/opportunities/"+opp+"/reopen", `{"reason":"customer came back"}`)).str("position")
+	if got := stages(pos); got != "1 1 0 0 0 won=0 lost=0" {
+		t.Errorf("reopened: %s", got)
+	}
+	pos = e.must(200, e.do("sales", "POST", "/v1/opportunities/"+opp+"/stage", `{"stage":"closed_lost","reason":"price"}`)).str("position")
+	if got := stages(pos); got != "1 1 0 0 0 won=0 lost=1" {
+		t.Errorf("lost after reopening: %s", got)
+	}
+}

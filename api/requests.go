@@ -45,38 +45,53 @@ func (s *server) recordRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		caller := &requestCaller{}
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		panicked := true
+		defer func() {
+			// Also on a panic (the recoverer outside answers 500): a
+			// command that crashed is recorded too.
+			status := ww.Status()
+			switch {
+			case status == 0 && panicked:
+				status = http.StatusInternalServerError
+			case status == 0:
+				status = http.StatusOK
+			}
+			s.record(r, caller, status)
+		}()
 		next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), requestCallerKey{}, caller)))
-		status := ww.Status()
-		if status == 0 {
-			status = http.StatusOK
-		}
-		read := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
-		if read && status != http.StatusUnauthorized && status != http.StatusForbidden {
-			return
-		}
-		route := ""
-		if rc := chi.RouteContext(r.Context()); rc != nil {
-			route = rc.RoutePattern()
-		}
-		if (route == "" || strings.HasSuffix(route, "/*")) && s.root != nil {
-			// Refused before routing (401): find the route it was for.
-			route = s.root.Find(chi.NewRouteContext(), r.Method, r.URL.Path)
-		}
-		if route == "" || strings.HasSuffix(route, "/*") {
-			route = r.URL.Path
-		}
-		e := requestlog.Entry{At: time.Now().UTC(), KeyID: caller.p.KeyID, Role: caller.p.Role, Method: r.Method,
-			Route: route, Path: r.URL.Path, Status: status, CorrelationID: CorrelationID(r.Context())}
-		if caller.p.Name != "" {
-			e.Actor = caller.p.Actor()
-		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
-		defer cancel()
-		if err := s.requests.Record(ctx, e); err != nil {
-			s.errs.log.Error("request audit: entry not recorded", "method", r.Method, "path", r.URL.Path,
-				"status", status, "correlation_id", e.CorrelationID, "err", err)
-		}
+		panicked = false
 	})
+}
+
+// record writes one request audit entry when the request is a command or
+// was refused with 401 or 403.
+func (s *server) record(r *http.Request, caller *requestCaller, status int) {
+	read := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
+	if read && status != http.StatusUnauthorized && status != http.StatusForbidden {
+		return
+	}
+	route := ""
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		route = rc.RoutePattern()
+	}
+	if (route == "" || strings.HasSuffix(route, "/*")) && s.root != nil {
+		// Refused before routing (401): find the route it was for.
+		route = s.root.Find(chi.NewRouteContext(), r.Method, r.URL.Path)
+	}
+	if route == "" || strings.HasSuffix(route, "/*") {
+		route = r.URL.Path
+	}
+	e := requestlog.Entry{At: time.Now().UTC(), KeyID: caller.p.KeyID, Role: caller.p.Role, Method: r.Method,
+		Route: route, Path: r.URL.Path, Status: status, CorrelationID: CorrelationID(r.Context())}
+	if caller.p.Name != "" {
+		e.Actor = caller.p.Actor()
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	if err := s.requests.Record(ctx, e); err != nil {
+		s.errs.log.Error("request audit: entry not recorded", "method", r.Method, "path", r.URL.Path,
+			"status", status, "correlation_id", e.CorrelationID, "err", err)
+	}
 }
 
 // maxStatusParam is the largest HTTP status accepted as a filter.
@@ -86,9 +101,10 @@ const maxStatusParam = 599
 func (s *server) requestRoutes(r chi.Router) {
 	r.With(require(permCompliance)).Get("/audit/requests", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		f := requestlog.Filter{Actor: q.Get("actor"), After: q.Get("cursor")}
-		if len(f.Actor) > maxListParam {
-			s.errs.write(w, r, badField("actor", "must be at most 200 bytes"))
+		params := &listParams{r: r}
+		f := requestlog.Filter{Actor: params.text("actor"), After: params.text("cursor")}
+		if params.err != nil {
+			s.errs.write(w, r, params.err)
 			return
 		}
 		if v := q.Get("status"); v != "" {

@@ -106,6 +106,24 @@ func TestRequestAuditRecordsCommandsAndRefusals(t *testing.T) {
 		t.Errorf("%d refused entries after the role checks, want 7", n)
 	}
 
+	// Paths and parameters that PostgreSQL text cannot hold neither break
+	// the audit nor crash the server.
+	e.must(401, e.do("", "POST", "/v1/leads/%ff", `{}`))
+	e.must(401, e.do("", "DELETE", "/v1/keys/%00", nil))
+	e.must(201, e.do("sales", "POST", "/v1/leads", leadWith("email", "after@example.com")))
+	all := requestEntries(t, e, "", 500)
+	tail := all[len(all)-3:]
+	if tail[0]["status"] != 401.0 || tail[1]["status"] != 401.0 || tail[2]["status"] != 201.0 ||
+		tail[0]["path"] != "/v1/leads/\ufffd" || tail[1]["path"] != "/v1/keys/" {
+		t.Errorf("entries after unstorable paths: %v", tail)
+	}
+	for _, q := range []string{"actor=%ff", "actor=%00"} {
+		r := e.must(400, e.do("auditor", "GET", "/v1/audit/requests?"+q, nil))
+		if !problemNames(r, "actor") {
+			t.Errorf("%s: problem does not name actor: %s", q, r.raw)
+		}
+	}
+
 	// Append-only, like the event log.
 	for _, stmt := range []string{`UPDATE crm_request_log SET status = 200`, `DELETE FROM crm_request_log`, `TRUNCATE crm_request_log`} {
 		if _, err := e.pool.Exec(context.Background(), stmt); err == nil {

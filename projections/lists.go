@@ -373,10 +373,11 @@ func (b *listsBatch) apply(ev Event) {
 			t.Status, t.ClosedAt = aggregates.TicketClosed, &c
 		})
 	case aggregates.TicketReopenedEvent:
-		// As the ticket's own view: a reopened ticket is unresolved again,
-		// so its resolution (late or not) and satisfaction no longer count.
+		// As the ticket's own view: a reopened ticket is unresolved again
+		// and its satisfaction no longer counts, but a late resolution stays
+		// a recorded breach (until a later resolution records its own).
 		b.ticket(e.TicketID, func(t *readmodels.TicketRow) {
-			t.Status, t.ResolvedAt, t.ResolutionBreached, t.ClosedAt, t.Satisfaction = aggregates.TicketOpen, nil, false, nil, nil
+			t.Status, t.ResolvedAt, t.ClosedAt, t.Satisfaction = aggregates.TicketOpen, nil, nil, nil
 		})
 	case aggregates.TicketSatisfactionRecordedEvent:
 		b.ticket(e.TicketID, func(t *readmodels.TicketRow) {

@@ -135,7 +135,9 @@ func (o *reportOpp) leave(t time.Time) {
 // enter starts a stay in stage at t.
 func (o *reportOpp) enter(stage string, t time.Time) {
 	o.Stage, o.StageEnteredAt = stage, t
-	if n := stageOrdinal(stage); n > o.Reached {
+	// Reached is the furthest open stage; a won deal counts in every
+	// stage through its status, so a reopened deal stops counting as won.
+	if n := stageOrdinal(stage); n > o.Reached && n < 4 {
 		o.Reached = n
 	}
 }
@@ -353,9 +355,7 @@ func (b *reportsBatch) apply(ev aggregates.Event) {
 		if t := ticket(e.TicketID); t != nil {
 			t.Status = aggregates.TicketResolved
 			t.ResolutionSecs = secsBetween(t.OpenedAt, e.ResolvedAt)
-			if !e.WithinSLA {
-				t.ResolutionBreached = true
-			}
+			t.ResolutionBreached = !e.WithinSLA // as the ticket's own view
 		}
 	case aggregates.TicketClosedEvent:
 		if t := ticket(e.TicketID); t != nil {

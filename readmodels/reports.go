@@ -18,8 +18,10 @@ import (
 // from event data, never from the wall clock, so a rebuild reproduces it.
 //
 // reached is the furthest stage reached, as an ordinal: for leads 0
-// captured, 1 contacted, 2 qualified, 3 converted; for opportunities 0
-// prospecting, 1 qualification, 2 proposal, 3 negotiation, 4 closed_won.
+// captured, 1 contacted, 2 qualified, 3 converted; for opportunities the
+// furthest open stage, 0 prospecting, 1 qualification, 2 proposal, 3
+// negotiation (a deal that is won now counts in every stage and in
+// closed_won through its status; reopened, it counts as far as it got).
 // secs_<stage> is the total time an opportunity spent in an open stage over
 // the stays it has left (NULL while it never left it).
 const ReportsSchema = `
@@ -249,8 +251,8 @@ func (q *Queries) Funnel(ctx context.Context, f FunnelFilter) (Funnel, error) {
 
 	ow, oa := timeRange("opened_at", f.From, f.To, nil, nil)
 	rows, err = q.pool.Query(ctx, `SELECT `+keyExpr+` AS k,
-		count(*), count(*) FILTER (WHERE reached >= 1), count(*) FILTER (WHERE reached >= 2),
-		count(*) FILTER (WHERE reached >= 3), count(*) FILTER (WHERE reached >= 4),
+		count(*), count(*) FILTER (WHERE reached >= 1 OR status = 'won'), count(*) FILTER (WHERE reached >= 2 OR status = 'won'),
+		count(*) FILTER (WHERE reached >= 3 OR status = 'won'), count(*) FILTER (WHERE status = 'won'),
 		count(*) FILTER (WHERE status = 'won'), count(*) FILTER (WHERE status = 'lost'),
 		sum(secs_prospecting), count(secs_prospecting), sum(secs_qualification), count(secs_qualification),
 		sum(secs_proposal), count(secs_proposal), sum(secs_negotiation), count(secs_negotiation)

@@ -1,6 +1,7 @@
-// Package requestlog owns the request audit: every command request and
-// every refused request (401, 403, any 4xx), with who sent it, what route
-// it hit, how it ended and its correlation id, in an append-only table.
+// Package requestlog owns the request audit: what its caller chooses to
+// record (the API records every command request, accepted or refused, and
+// every request refused with 401 or 403), with who sent it, what route it
+// hit, how it ended and its correlation id, in an append-only table.
 //
 // Recording is asynchronous and batched so a command never waits for it:
 // entries queue in memory (bounded; a full queue makes requests wait rather
@@ -64,6 +65,11 @@ type Options struct {
 
 // Log records requests and answers queries over them.
 type Log struct {
+	// recording is held for reading by Record and for writing by Close,
+	// so no entry is queued after the writer's last drain.
+	recording sync.RWMutex
+	closed    bool
+
 	pool  *pgxpool.Pool
 	opts  Options
 	queue chan Entry
@@ -95,20 +101,29 @@ func New(pool *pgxpool.Pool, opts Options) *Log {
 var ErrClosed = errors.New("request log closed")
 
 // Record queues e. It waits while the queue is full, until ctx ends.
+// Text fields are made storable first: invalid UTF-8 is replaced and NUL
+// characters are dropped (a request path may hold anything).
 func (l *Log) Record(ctx context.Context, e Entry) error {
-	select {
-	case <-l.stop:
+	l.recording.RLock()
+	defer l.recording.RUnlock()
+	if l.closed {
 		return ErrClosed
-	default:
+	}
+	for _, f := range []*string{&e.KeyID, &e.Actor, &e.Role, &e.Method, &e.Route, &e.Path, &e.CorrelationID} {
+		*f = storable(*f)
 	}
 	select {
 	case l.queue <- e:
 		return nil
-	case <-l.stop:
-		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// storable is s as valid UTF-8 without NUL, which PostgreSQL text accepts.
+func storable(s string) string {
+	s = strings.ToValidUTF8(s, "\ufffd")
+	return strings.ReplaceAll(s, "\x00", "")
 }
 
 // Flush writes every entry queued before it was called.
@@ -129,9 +144,15 @@ func (l *Log) Flush(ctx context.Context) error {
 	}
 }
 
-// Close writes what is queued and stops the writer.
+// Close writes what is queued and stops the writer. Record calls under
+// way finish queuing first; later ones return ErrClosed.
 func (l *Log) Close() {
-	l.once.Do(func() { close(l.stop) })
+	l.once.Do(func() {
+		l.recording.Lock()
+		l.closed = true
+		l.recording.Unlock()
+		close(l.stop)
+	})
 	<-l.done
 }
 
@@ -143,7 +164,7 @@ func (l *Log) write() {
 	defer tick.Stop()
 	var batch []Entry
 	drain := func() {
-		for {
+		for len(batch) < l.opts.Queue {
 			select {
 			case e := <-l.queue:
 				batch = append(batch, e)
@@ -160,6 +181,21 @@ func (l *Log) write() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		err := l.insert(ctx, batch)
+		if err != nil && ctx.Err() == nil {
+			// One bad row must not hold up the others: write them one by
+			// one and drop (and log) only what the database refuses.
+			err = nil
+			for _, e := range batch {
+				if rowErr := l.insert(ctx, []Entry{e}); rowErr != nil {
+					if ctx.Err() != nil {
+						err = rowErr
+						break
+					}
+					l.opts.Logger.Error("request log: entry refused by the database; dropped", "method", e.Method,
+						"route", e.Route, "status", e.Status, "correlation_id", e.CorrelationID, "err", rowErr)
+				}
+			}
+		}
 		if err != nil {
 			l.opts.Logger.Error("request log: entries not written; retrying", "entries", len(batch), "err", err)
 			return err
@@ -209,8 +245,10 @@ type Filter struct {
 // ErrCursor is returned for a malformed cursor.
 var ErrCursor = errors.New("malformed cursor")
 
-// Page is one page of entries, oldest first, and the cursor of the next
-// page (nil on the last).
+// Page is one page of entries in commit order, and the cursor of the next
+// page (nil on the last). Entries still being written by a running
+// transaction, and those after them, wait for the next read: paging never
+// skips an entry.
 type Page struct {
 	Items      []Entry `json:"items"`
 	NextCursor *string `json:"next_cursor"`
@@ -224,12 +262,16 @@ func (l *Log) List(ctx context.Context, f Filter) (Page, error) {
 		args = append(args, v)
 		where = append(where, fmt.Sprintf(cond, len(args)))
 	}
+	where = append(where, "transaction_id < pg_snapshot_xmin(pg_current_snapshot())")
 	if f.After != "" {
-		id, err := strconv.ParseInt(f.After, 10, 64)
-		if err != nil || id < 0 {
+		txPart, idPart, ok := strings.Cut(f.After, "-")
+		tx, err1 := strconv.ParseUint(txPart, 10, 64)
+		id, err2 := strconv.ParseInt(idPart, 10, 64)
+		if !ok || err1 != nil || err2 != nil || id < 0 {
 			return Page{}, ErrCursor
 		}
-		add("id > $%d", id)
+		args = append(args, strconv.FormatUint(tx, 10), id)
+		where = append(where, fmt.Sprintf("(transaction_id, id) > ($%d::text::xid8, $%d)", len(args)-1, len(args)))
 	}
 	if f.Actor != "" {
 		add("actor = $%d", f.Actor)
@@ -247,21 +289,24 @@ func (l *Log) List(ctx context.Context, f Filter) (Page, error) {
 	if limit <= 0 {
 		limit = 50
 	}
-	q := `SELECT id, at, key_id, actor, role, method, route, path, status, correlation_id FROM crm_request_log`
+	q := `SELECT transaction_id::text, id, at, key_id, actor, role, method, route, path, status, correlation_id FROM crm_request_log`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += fmt.Sprintf(" ORDER BY id LIMIT %d", limit+1)
+	q += fmt.Sprintf(" ORDER BY transaction_id, id LIMIT %d", limit+1)
 	rows, err := l.pool.Query(ctx, q, args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("list request log: %w", err)
 	}
+	var txids []string
 	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Entry, error) {
 		var e Entry
 		var status int32
-		err := row.Scan(&e.ID, &e.At, &e.KeyID, &e.Actor, &e.Role, &e.Method, &e.Route, &e.Path, &status, &e.CorrelationID)
+		var tx string
+		err := row.Scan(&tx, &e.ID, &e.At, &e.KeyID, &e.Actor, &e.Role, &e.Method, &e.Route, &e.Path, &status, &e.CorrelationID)
 		e.Status = int(status)
 		e.At = e.At.UTC()
+		txids = append(txids, tx)
 		return e, err
 	})
 	if err != nil {
@@ -270,7 +315,7 @@ func (l *Log) List(ctx context.Context, f Filter) (Page, error) {
 	page := Page{Items: items}
 	if len(items) > limit {
 		page.Items = items[:limit]
-		next := strconv.FormatInt(page.Items[limit-1].ID, 10)
+		next := txids[limit-1] + "-" + strconv.FormatInt(page.Items[limit-1].ID, 10)
 		page.NextCursor = &next
 	}
 	if page.Items == nil {

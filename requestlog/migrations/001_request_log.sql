@@ -1,7 +1,11 @@
 -- Every command request and every refused request, for auditors.
 -- Append-only, like the event log: see the triggers below.
 CREATE TABLE crm_request_log (
-    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id             bigint GENERATED ALWAYS AS IDENTITY,
+    -- Pages are read in (transaction_id, id) order below the oldest running
+    -- writer, like the event log, so concurrent writers never make a
+    -- reader skip an entry that commits late.
+    transaction_id xid8        NOT NULL DEFAULT pg_current_xact_id(),
     at             timestamptz NOT NULL,
     key_id         text        NOT NULL DEFAULT '',
     actor          text        NOT NULL DEFAULT '',
@@ -10,11 +14,12 @@ CREATE TABLE crm_request_log (
     route          text        NOT NULL,
     path           text        NOT NULL,
     status         integer     NOT NULL,
-    correlation_id text        NOT NULL DEFAULT ''
+    correlation_id text        NOT NULL DEFAULT '',
+    PRIMARY KEY (transaction_id, id)
 );
-CREATE INDEX crm_request_log_actor ON crm_request_log (actor, id);
-CREATE INDEX crm_request_log_status ON crm_request_log (status, id);
-CREATE INDEX crm_request_log_at ON crm_request_log (at, id);
+CREATE INDEX crm_request_log_actor ON crm_request_log (actor, transaction_id, id);
+CREATE INDEX crm_request_log_status ON crm_request_log (status, transaction_id, id);
+CREATE INDEX crm_request_log_at ON crm_request_log (at);
 
 CREATE FUNCTION crm_request_log_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
