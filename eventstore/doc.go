@@ -6,6 +6,6 @@
 // It also owns the codec registry that maps versioned event type names to Go
 // types and upcasts events stored under older schema versions.
 //
-// Backends live in sub-packages (postgres, and later esdb); the shared
+// Backends live in sub-packages (postgres and esdb); the shared
 // contract test suite lives in eventstoretest.
 package eventstore

@@ -1,6 +1,11 @@
-// Package repository stores the command side's batches in the PostgreSQL
-// event store: events encoded through the domain codec registry, unique-key
-// claims and idempotency records, all in one transaction.
+// Package repository stores the command side's batches in the event store:
+// events encoded through the domain codec registry, unique-key claims and
+// idempotency records. With the PostgreSQL event store all three are one
+// transaction. With another store (EventStoreDB) the events are appended
+// while the claims are held in an open PostgreSQL transaction, which commits
+// the idempotency record after the append succeeds: a failure of that commit
+// after a successful append (rare) leaves the events stored without their
+// claims and idempotency record.
 package repository
 
 import (
@@ -16,7 +21,6 @@ import (
 	"crm/aggregates"
 	"crm/commands"
 	"crm/eventstore"
-	"crm/eventstore/postgres"
 	"crm/pgmigrate"
 )
 
@@ -29,12 +33,19 @@ var Migrations = pgmigrate.Set{Name: "commands", FS: pgmigrate.Sub(migrationFile
 // Repository implements commands.Repository.
 type Repository struct {
 	pool  *pgxpool.Pool
-	store *postgres.Store
+	store eventstore.Store
 	codec *eventstore.Registry
 }
 
+// txAppender is a store that appends within a PostgreSQL transaction of
+// the repository's pool (the PostgreSQL event store).
+type txAppender interface {
+	AppendTx(ctx context.Context, tx pgx.Tx, streams ...eventstore.StreamEvents) (eventstore.AppendResult, error)
+	Committed()
+}
+
 // New returns a repository over a migrated pool and its event store.
-func New(pool *pgxpool.Pool, store *postgres.Store, codec *eventstore.Registry) *Repository {
+func New(pool *pgxpool.Pool, store eventstore.Store, codec *eventstore.Registry) *Repository {
 	return &Repository{pool: pool, store: store, codec: codec}
 }
 
@@ -86,8 +97,23 @@ func (r *Repository) Save(ctx context.Context, b commands.Batch) (commands.Saved
 	}
 	defer tx.Rollback(context.Background())
 	var saved commands.Saved
+	ta, inTx := r.store.(txAppender)
+	if !inTx {
+		// The claims are taken before the events leave PostgreSQL.
+		if err := claims(ctx, tx, b); err != nil {
+			return commands.Saved{}, err
+		}
+	}
 	if len(streams) > 0 {
-		res, err := r.store.AppendTx(ctx, tx, streams...)
+		var (
+			res eventstore.AppendResult
+			err error
+		)
+		if inTx {
+			res, err = ta.AppendTx(ctx, tx, streams...)
+		} else {
+			res, err = r.store.Append(ctx, streams...)
+		}
 		if errors.Is(err, eventstore.ErrVersionConflict) {
 			return commands.Saved{}, fmt.Errorf("%w: %w", commands.ErrVersionConflict, err)
 		}
@@ -101,14 +127,8 @@ func (r *Repository) Save(ctx context.Context, b commands.Batch) (commands.Saved
 			saved.Events = append(saved.Events, commands.EventRef{Stream: e.StreamID, Type: e.Type, ID: e.ID.String()})
 		}
 	}
-	for _, c := range b.Releases {
-		if _, err := tx.Exec(ctx, `DELETE FROM crm_claims WHERE kind = $1 AND key = $2 AND owner_type = $3 AND owner_id = $4`,
-			c.Kind, c.Key, c.OwnerType, c.OwnerID); err != nil {
-			return commands.Saved{}, fmt.Errorf("release %s: %w", c.Kind, err)
-		}
-	}
-	for _, c := range b.Claims {
-		if err := claim(ctx, tx, c); err != nil {
+	if inTx {
+		if err := claims(ctx, tx, b); err != nil {
 			return commands.Saved{}, err
 		}
 	}
@@ -126,10 +146,26 @@ ON CONFLICT (scope, key) DO NOTHING`, resp.Scope, resp.Key, resp.RequestHash, st
 	if err := tx.Commit(ctx); err != nil {
 		return commands.Saved{}, fmt.Errorf("commit: %w", err)
 	}
-	if len(streams) > 0 {
-		r.store.Committed()
+	if len(streams) > 0 && inTx {
+		ta.Committed()
 	}
 	return saved, nil
+}
+
+// claims releases and takes the batch's unique-key claims in tx.
+func claims(ctx context.Context, tx pgx.Tx, b commands.Batch) error {
+	for _, c := range b.Releases {
+		if _, err := tx.Exec(ctx, `DELETE FROM crm_claims WHERE kind = $1 AND key = $2 AND owner_type = $3 AND owner_id = $4`,
+			c.Kind, c.Key, c.OwnerType, c.OwnerID); err != nil {
+			return fmt.Errorf("release %s: %w", c.Kind, err)
+		}
+	}
+	for _, c := range b.Claims {
+		if err := claim(ctx, tx, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // claim takes c's key, or confirms the same owner holds it already. A

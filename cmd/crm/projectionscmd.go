@@ -26,11 +26,13 @@ func projectionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	var (
 		dbc  dbConfig
+		esc  eventStoreValue
 		logc logConfig
 		all  bool
 	)
 	f := newFlagSet("projections " + sub)
 	dbc.register(f)
+	esc.register(f)
 	logc.register(f)
 	if sub == "rebuild" {
 		f.BoolVar(&all, "all", false, "rebuild every projection")
@@ -58,6 +60,15 @@ func projectionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	log := logc.logger(stderr)
+	var store eventstore.Store
+	if esc.value != "" {
+		es, err := openEventStore(ctx, esc.value, nil, log)
+		if err != nil {
+			return err
+		}
+		defer es.Close()
+		store = es
+	}
 	db, err := openDatabase(ctx, dbc, log)
 	if err != nil {
 		return err
@@ -66,8 +77,11 @@ func projectionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := db.migrate(ctx); err != nil {
 		return err
 	}
-	store := postgres.New(db.pool, postgres.Options{Logger: log})
-	defer store.Close()
+	if store == nil {
+		pg := postgres.New(db.pool, postgres.Options{Logger: log})
+		defer pg.Close()
+		store = pg
+	}
 	codec, err := eventstore.DomainRegistry()
 	if err != nil {
 		return err
