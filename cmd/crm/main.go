@@ -1,5 +1,7 @@
 // Command crm runs the CRM engine: the HTTP API server (serve), schema
-// migrations (migrate), API key administration (keys) and its version.
+// migrations (migrate), API key administration (keys), projections,
+// copying the event log between stores (events copy), verifying the log
+// (audit verify) and its version.
 package main
 
 import (
@@ -24,6 +26,8 @@ commands:
   keys      manage API keys (keys create --name N --role R)
   projections
             list, status, rebuild NAME | rebuild --all (no downtime)
+  events    copy --from URL --to URL: copy the event log between stores
+  audit     verify: recompute the log's hash chains and seals (exit 1 on tampering)
   version   print the version
 
 Run "crm <command> -h" for a command's flags.`
@@ -49,6 +53,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = keysCmd(ctx, args[1:], stdout, stderr)
 	case "projections":
 		err = projectionsCmd(ctx, args[1:], stdout, stderr)
+	case "events":
+		err = eventsCmd(ctx, args[1:], stdout, stderr)
+	case "audit":
+		err = auditCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "crm", versionString())
 		return 0
@@ -56,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, usageText)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "crm: unknown command %q (want serve, migrate, keys, projections or version)\n", args[0])
+		fmt.Fprintf(stderr, "crm: unknown command %q (want serve, migrate, keys, projections, events, audit or version)\n", args[0])
 		return 2
 	}
 	var ue *usageError

@@ -71,7 +71,22 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 		{[]string{"serve", "--bootstrap-admin-key", "short"}, nil, "-bootstrap-admin-key"},
 		{[]string{"serve", "--database-url", "postgres://a:b@host:notaport/db"}, nil, "-database-url"},
 		{[]string{"serve", "extra"}, nil, "unexpected argument"},
+		{[]string{"serve", "--event-store", "esdb://"}, nil, "-event-store"},
+		{[]string{"serve", "--event-store", "mysql://db:3306/crm"}, nil, "-event-store"},
+		{[]string{"serve", "--event-store", "esdb://h:2113?tls=maybe"}, nil, "-event-store"},
+		{[]string{"serve"}, map[string]string{"CRM_EVENT_STORE": "kafka://broker:9092"}, "CRM_EVENT_STORE"},
+		{[]string{"projections", "list", "--event-store", "esdb://"}, nil, "-event-store"},
+		{[]string{"events", "copy", "--from", "esdb://", "--to", "postgres://h/db"}, nil, "-from"},
+		{[]string{"events", "copy", "--from", "postgres://h/db", "--to", "ftp://x"}, nil, "-to"},
+		{[]string{"events", "copy", "--from", "postgres://h/db"}, nil, "-to"},
+		{[]string{"events", "copy", "--from", "postgres://h/db", "--to", "postgres://h/db"}, nil, "same store"},
+		{[]string{"events", "move"}, nil, "events copy"},
 		{[]string{"serve"}, map[string]string{"CRM_LOG_LEVEL": "loud"}, "CRM_LOG_LEVEL"},
+		{[]string{"serve", "--seal-key", "short"}, nil, "-seal-key"},
+		{[]string{"serve", "--seal-interval", "0s"}, nil, "-seal-interval"},
+		{[]string{"serve", "--db-max-conns", "4"}, nil, "-db-max-conns"},
+		{[]string{"audit"}, nil, "audit verify"},
+		{[]string{"audit", "verify", "--seal-key", "short"}, nil, "-seal-key"},
 		{[]string{"serve"}, map[string]string{"CRM_ADDR": "::::"}, "CRM_ADDR"},
 		{[]string{"migrate", "--data-dir", ""}, nil, "-data-dir"},
 		{[]string{"keys", "create", "--name", "x", "--role", "king"}, nil, "-role"},
@@ -103,7 +118,7 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 }
 
 func TestHelpAndVersion(t *testing.T) {
-	for _, args := range [][]string{{"version"}, {"--help"}, {"serve", "-h"}, {"migrate", "--help"}, {"keys", "create", "-h"}} {
+	for _, args := range [][]string{{"version"}, {"--help"}, {"serve", "-h"}, {"migrate", "--help"}, {"keys", "create", "-h"}, {"events", "copy", "-h"}} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
 			t.Errorf("%v: exit %d (%s)", args, code, stderr.String())
@@ -114,7 +129,7 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 	var stdout bytes.Buffer
 	run(context.Background(), []string{"serve", "-h"}, &stdout, &bytes.Buffer{})
-	for _, env := range []string{"CRM_ADDR", "CRM_DATABASE_URL", "CRM_DATA_DIR", "CRM_BOOTSTRAP_ADMIN_KEY", "CRM_LOG_FORMAT"} {
+	for _, env := range []string{"CRM_ADDR", "CRM_DATABASE_URL", "CRM_EVENT_STORE", "CRM_DATA_DIR", "CRM_BOOTSTRAP_ADMIN_KEY", "CRM_LOG_FORMAT"} {
 		if !strings.Contains(stdout.String(), env) {
 			t.Errorf("serve -h does not mention %s", env)
 		}

@@ -21,6 +21,7 @@ import (
 	"crm/apikeys"
 	"crm/commands"
 	"crm/eventstore"
+	"crm/eventstore/esdb"
 	"crm/eventstore/postgres"
 	"crm/integrity"
 	"crm/projections"
@@ -33,9 +34,11 @@ import (
 type serveConfig struct {
 	addr            addrValue
 	db              dbConfig
+	eventStore      eventStoreValue
 	log             logConfig
 	bootstrapKey    string
 	shutdownTimeout positiveDuration
+	seal            sealConfig
 }
 
 func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
@@ -44,11 +47,13 @@ func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
 	f.Var(&c.addr, "addr", "HTTP listen address")
 	f.withEnv("addr", "CRM_ADDR")
 	c.db.register(f)
+	c.eventStore.register(f)
 	c.log.register(f)
 	f.StringVar(&c.bootstrapKey, "bootstrap-admin-key", "", "create an admin API key with this secret when no key exists yet")
 	f.withEnv("bootstrap-admin-key", "CRM_BOOTSTRAP_ADMIN_KEY")
 	f.Var(&c.shutdownTimeout, "shutdown-timeout", "how long in-flight requests may take to finish on SIGTERM/SIGINT")
 	f.withEnv("shutdown-timeout", "CRM_SHUTDOWN_TIMEOUT")
+	c.seal.register(f, true)
 	if err := f.parse(args); err != nil {
 		if err == errHelp {
 			f.usage(stdout, "Run the HTTP API. Without --database-url it runs a private PostgreSQL in --data-dir.")
@@ -57,6 +62,11 @@ func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
 	}
 	if err := c.db.check(); err != nil {
 		return c, err
+	}
+	// Each projector holds a connection while it runs; API requests, the
+	// sealer and the projectors' reads need more besides.
+	if need := len(projections.All()) + 4; c.db.maxConns < need {
+		return c, &usageError{msg: fmt.Sprintf("invalid value for -db-max-conns: serve needs at least %d", need)}
 	}
 	if c.bootstrapKey != "" {
 		if err := apikeys.CheckSecret(c.bootstrapKey); err != nil {
@@ -78,6 +88,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	// An EventStoreDB is checked first: a wrong URL fails in seconds,
+	// before a database is started.
+	var eventLog eventstore.Store
+	if c.eventStore.value != "" {
+		es, err := openEventStore(ctx, c.eventStore.value, nil, log)
+		if err != nil {
+			return err
+		}
+		defer es.Close()
+		eventLog = es
+	}
 	db, err := openDatabase(ctx, c.db, log)
 	if err != nil {
 		return err
@@ -89,8 +110,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := bootstrapKey(ctx, db, c.bootstrapKey, stdout, log); err != nil {
 		return err
 	}
+	sealKey, err := c.seal.resolve(c.db, true)
+	if err != nil {
+		return err
+	}
+	checker := integrity.New(db.pool, sealKey)
 
-	store := postgres.New(db.pool, postgres.Options{Logger: log})
+	store := eventLog
+	if store == nil {
+		store = postgres.New(db.pool, postgres.Options{Logger: log})
+	}
 	defer store.Close()
 
 	reg := prometheus.NewRegistry()
@@ -113,12 +142,34 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	handler, err := api.NewRouter(api.Options{Ready: db, Metrics: reg, Logger: log, Version: versionString(),
 		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: commands.New(repo, commands.Options{}), Responses: repo,
 		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests,
-		Verifier: integrity.New(db.pool, nil)})
+		Verifier: checker})
 	if err != nil {
 		return err
 	}
+	sealing := make(chan struct{})
+	go func() {
+		defer close(sealing)
+		if len(sealKey) == 0 {
+			log.Warn("no seal key (--seal-key / CRM_SEAL_KEY): the log is not sealed; hash chains still detect edited events")
+			return
+		}
+		checker.Run(bgCtx, c.seal.interval.value, func(err error) { log.Error("seal the event log", "err", err) })
+	}()
 	projecting := make(chan struct{})
-	go func() { defer close(projecting); _ = engine.Run(bgCtx) }()
+	go func() {
+		defer close(projecting)
+		if es, ok := store.(*esdb.Store); ok {
+			// Multi-stream appends cut short by a crash are completed
+			// before the projectors start.
+			n, err := es.Recover(bgCtx)
+			if err != nil {
+				log.Error("recover multi-stream appends", "err", err)
+			} else if n > 0 {
+				log.Info("completed interrupted multi-stream appends", "count", n)
+			}
+		}
+		_ = engine.Run(bgCtx)
+	}()
 	ln, err := net.Listen("tcp", c.addr.value)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.addr.value, err)
@@ -156,6 +207,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// its checkpoint); rebuilds stop before their swap.
 	stopBackground()
 	<-projecting
+	<-sealing
 	adapter.Wait()
 	requests.Close() // writes the request audit entries still queued
 	_ = store.Close()
