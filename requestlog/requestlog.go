@@ -126,7 +126,10 @@ func storable(s string) string {
 	return strings.ReplaceAll(s, "\x00", "")
 }
 
-// Flush writes every entry queued before it was called.
+// Flush writes every entry queued before it was called and waits (up to
+// visibleWait) until List can see them: until every transaction that was
+// running when they were written has ended, since List reads below the
+// oldest running writer so that it never skips an entry.
 func (l *Log) Flush(ctx context.Context) error {
 	reply := make(chan error, 1)
 	select {
@@ -138,9 +141,40 @@ func (l *Log) Flush(ctx context.Context) error {
 	}
 	select {
 	case err := <-reply:
-		return err
+		if err != nil {
+			return err
+		}
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+	return l.waitVisible(ctx)
+}
+
+// visibleWait bounds how long Flush waits for older transactions to end;
+// after it, List answers without the entries still hidden behind them.
+const visibleWait = 5 * time.Second
+
+// waitVisible waits until the oldest running transaction started after
+// this call did, so rows committed before it are below List's horizon.
+func (l *Log) waitVisible(ctx context.Context) error {
+	var xmax string
+	if err := l.pool.QueryRow(ctx, `SELECT pg_snapshot_xmax(pg_current_snapshot())::text`).Scan(&xmax); err != nil {
+		return fmt.Errorf("request log horizon: %w", err)
+	}
+	deadline := time.Now().Add(visibleWait)
+	for {
+		var visible bool
+		if err := l.pool.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::text::xid8`, xmax).Scan(&visible); err != nil {
+			return fmt.Errorf("request log horizon: %w", err)
+		}
+		if visible || time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 }
 
