@@ -36,10 +36,29 @@ type RebuildInfo struct {
 	RebuiltAt *time.Time `json:"rebuilt_at"`
 }
 
+// Horizon tells whether committed events wait, unreadable, behind a
+// transaction still running on the database server (readers never skip an
+// event, so they stop there), and which session holds them back.
+type Horizon struct {
+	EventsWaiting int64   `json:"events_waiting"`
+	OldestWriter  *Writer `json:"oldest_writer"`
+}
+
+// Writer is a database session holding a write transaction open.
+type Writer struct {
+	PID                  int        `json:"pid"`
+	Database             string     `json:"database"`
+	Application          string     `json:"application"`
+	State                string     `json:"state"`
+	TransactionStartedAt *time.Time `json:"transaction_started_at"`
+}
+
 // Projections reports and rebuilds projectors.
 type Projections interface {
 	// Status lists every projector.
 	Status(ctx context.Context) ([]ProjectionInfo, error)
+	// Horizon reports events held back by a running transaction.
+	Horizon(ctx context.Context) (Horizon, error)
 	// StartRebuild starts rebuilding a projector in the background. Errors:
 	// ErrUnknownProjection, ErrRebuildRunning.
 	StartRebuild(name string) error
@@ -89,7 +108,12 @@ func (s *server) projectionRoutes(r chi.Router) {
 			s.errs.write(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"items": st})
+		h, err := s.projections.Horizon(r.Context())
+		if err != nil {
+			s.errs.write(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"items": st, "horizon": h})
 	})
 	r.With(require(permKeys)).Post("/projections/{name}/rebuild", func(w http.ResponseWriter, r *http.Request) {
 		name := chi.URLParam(r, "name")

@@ -115,7 +115,25 @@ func projectionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Name, s.State, orDash(s.Checkpoint), orDash(s.Head), s.EventsApplied, owner, msg)
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if pg, ok := store.(*postgres.Store); ok {
+			w, err := pg.Waiting(ctx)
+			if err != nil {
+				return err
+			}
+			if w.Events > 0 && w.OldestWriter != nil {
+				o := w.OldestWriter
+				since := "?"
+				if o.Since != nil {
+					since = o.Since.UTC().Format(time.RFC3339)
+				}
+				fmt.Fprintf(stdout, "%d committed events wait behind a transaction open since %s: pid %d, database %q, application %q, %s\n",
+					w.Events, since, o.PID, o.Database, o.Application, o.State)
+			}
+		}
+		return nil
 	}
 	if all {
 		names = eng.Names()

@@ -12,6 +12,7 @@ import (
 
 	"crm/api"
 	"crm/eventstore"
+	"crm/eventstore/postgres"
 	"crm/projections"
 )
 
@@ -29,6 +30,31 @@ type Adapter struct {
 	events projections.Log
 	log    *slog.Logger
 	wg     sync.WaitGroup
+}
+
+// waiter is a log that can tell what holds its readers back (the
+// PostgreSQL store).
+type waiter interface {
+	Waiting(ctx context.Context) (postgres.Waiting, error)
+}
+
+// Horizon implements api.Projections; logs that cannot tell report
+// nothing waiting.
+func (a *Adapter) Horizon(ctx context.Context) (api.Horizon, error) {
+	w, ok := a.events.(waiter)
+	if !ok {
+		return api.Horizon{}, nil
+	}
+	got, err := w.Waiting(ctx)
+	if err != nil {
+		return api.Horizon{}, err
+	}
+	h := api.Horizon{EventsWaiting: got.Events}
+	if o := got.OldestWriter; o != nil {
+		h.OldestWriter = &api.Writer{PID: o.PID, Database: o.Database, Application: o.Application, State: o.State,
+			TransactionStartedAt: o.Since}
+	}
+	return h, nil
 }
 
 // Status implements api.Projections.
