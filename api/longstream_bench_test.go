@@ -1,0 +1,62 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+// longStreamSQL appends $2 contact attempts to the lead stream $1 (version
+// 2 onwards) and moves the stream's version, as that many commands would.
+const longStreamSQL = `
+WITH ins AS (
+	INSERT INTO crm_events (event_id, stream_id, version, type, schema_version, data, actor, command_id, correlation_id, causation_id, recorded_at)
+	SELECT gen_random_uuid(), $1, 1 + n, 'lead.contact_attempted.v1', 1,
+	       jsonb_build_object('lead_id', $3::text, 'channel', 'call', 'outcome', 'no_answer',
+	                          'attempted_at', now(), 'attempt_number', n),
+	       'key:bench', 'cmd-' || n, 'corr-' || n, 'cmd-' || n, now()
+	FROM generate_series(1, $2::int) AS n ORDER BY n
+	RETURNING 1)
+UPDATE crm_streams SET version = version + (SELECT count(*) FROM ins) WHERE stream_id = $1`
+
+// BenchmarkLongStreamCommand compares a command on a lead with 10,000
+// events against the same command on a fresh lead, over HTTP, alternating
+// the two; it reports both medians and their ratio.
+//
+//	go test -run '^$' -bench LongStreamCommand -benchtime 200x ./api
+func BenchmarkLongStreamCommand(b *testing.B) {
+	e := newEnv(b)
+	long := e.must(201, e.do("sales", "POST", "/v1/leads", leadWith("email", "long@example.com"))).str("id")
+	var stream string
+	if err := e.pool.QueryRow(context.Background(), `SELECT stream_id FROM crm_events WHERE stream_id LIKE '%' || $1`, long).
+		Scan(&stream); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e.pool.Exec(context.Background(), longStreamSQL, stream, 9999, long); err != nil {
+		b.Fatal(err)
+	}
+	fresh := make([]string, b.N)
+	for i := range fresh {
+		fresh[i] = e.must(201, e.do("sales", "POST", "/v1/leads", leadWith("email", fmt.Sprintf("fresh%d@example.com", i)))).str("id")
+	}
+	attempt := func(id string) time.Duration {
+		start := time.Now()
+		e.must(200, e.do("sales", "POST", "/v1/leads/"+id+"/contact-attempts", `{"channel":"call","outcome":"reached"}`))
+		return time.Since(start)
+	}
+	b.ResetTimer()
+	var onLong, onFresh []time.Duration
+	for i := 0; i < b.N; i++ {
+		onFresh = append(onFresh, attempt(fresh[i]))
+		onLong = append(onLong, attempt(long))
+	}
+	b.StopTimer()
+	slices.Sort(onLong)
+	slices.Sort(onFresh)
+	ml, mf := onLong[len(onLong)/2], onFresh[len(onFresh)/2]
+	b.ReportMetric(float64(mf.Microseconds())/1000, "fresh_ms")
+	b.ReportMetric(float64(ml.Microseconds())/1000, "long_ms")
+	b.ReportMetric(float64(ml)/float64(mf), "long_stream_ratio")
+}
