@@ -35,6 +35,7 @@ type Repository struct {
 	pool  *pgxpool.Pool
 	store eventstore.Store
 	codec *eventstore.Registry
+	cache *streamCache
 }
 
 // txAppender is a store that appends within a PostgreSQL transaction of
@@ -46,12 +47,36 @@ type txAppender interface {
 
 // New returns a repository over a migrated pool and its event store.
 func New(pool *pgxpool.Pool, store eventstore.Store, codec *eventstore.Registry) *Repository {
-	return &Repository{pool: pool, store: store, codec: codec}
+	return &Repository{pool: pool, store: store, codec: codec, cache: newStreamCache(cacheMaxEvents)}
 }
 
-// Load implements commands.Repository.
+// Load implements commands.Repository. The current state of a long stream
+// comes from the stream cache plus the events appended since; a state as
+// of a past time is read whole.
 func (r *Repository) Load(ctx context.Context, stream string, asOf time.Time) ([]commands.Recorded, error) {
-	evs, err := r.store.ReadStream(ctx, stream, eventstore.ReadOptions{Until: asOf})
+	if !asOf.IsZero() {
+		return r.read(ctx, stream, eventstore.ReadOptions{Until: asOf})
+	}
+	prefix := r.cache.get(stream)
+	tail, err := r.read(ctx, stream, eventstore.ReadOptions{FromVersion: int64(len(prefix)) + 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(tail) == 0 {
+		return prefix, nil
+	}
+	if len(prefix) > 0 && tail[0].Version != int64(len(prefix))+1 {
+		return nil, fmt.Errorf("%s: version %d follows cached version %d", stream, tail[0].Version, len(prefix))
+	}
+	all := make([]commands.Recorded, 0, len(prefix)+len(tail))
+	all = append(append(all, prefix...), tail...)
+	r.cache.put(stream, all)
+	return all[:len(all):len(all)], nil
+}
+
+// read reads and decodes a stream's events; a missing stream has none.
+func (r *Repository) read(ctx context.Context, stream string, opts eventstore.ReadOptions) ([]commands.Recorded, error) {
+	evs, err := r.store.ReadStream(ctx, stream, opts)
 	if errors.Is(err, eventstore.ErrStreamNotFound) {
 		return nil, nil
 	}

@@ -1,0 +1,96 @@
+package repository_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"crm/aggregates"
+	"crm/commands"
+	"crm/eventstore"
+	"crm/repository"
+)
+
+// attempts appends n contact attempts to lead's stream, which is at
+// version from.
+func attempts(t *testing.T, r *repository.Repository, lead string, from int64, n int) {
+	t.Helper()
+	evs := make([]aggregates.Event, n)
+	for i := range evs {
+		evs[i] = aggregates.LeadContactAttemptedEvent{LeadID: lead, Channel: "call", Outcome: "no_answer",
+			AttemptNumber: int(from) + i, AttemptedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	}
+	if _, err := r.Save(context.Background(), commands.Batch{Changes: []commands.Change{{Stream: "lead-" + lead, Expected: from,
+		Events: evs}}, Metadata: commands.Metadata{Actor: "user:test", CommandID: fmt.Sprint("cmd-", from)}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoadFromTheStreamCache: a long stream loaded through the cache is
+// exactly the stream read whole, after more appends, from another
+// repository (another process) too, and under concurrent loads.
+func TestLoadFromTheStreamCache(t *testing.T) {
+	ctx := context.Background()
+	pool, store, cached := setup(t)
+	codec, err := eventstore.DomainRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := repository.New(pool, store, codec) // a second process's repository
+	lead := "0198a000-0000-7000-8000-0000000000aa"
+	if _, err := cached.Save(ctx, capture(lead, "cache@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	attempts(t, cached, lead, 1, 299)
+	whole := func() []commands.Recorded {
+		t.Helper()
+		recs, err := repository.New(pool, store, codec).Load(ctx, "lead-"+lead, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs
+	}
+	check := func(what string, r *repository.Repository, want int) {
+		t.Helper()
+		got, err := r.Load(ctx, "lead-"+lead, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != want || !reflect.DeepEqual(got, whole()) {
+			t.Fatalf("%s: %d records, want %d, equal to a whole read: %v", what, len(got), want, reflect.DeepEqual(got, whole()))
+		}
+	}
+	check("first load", cached, 300)
+	if n := repository.CachedEvents(cached); n != 300 {
+		t.Fatalf("%d events cached, want 300", n)
+	}
+	attempts(t, other, lead, 300, 5) // appended elsewhere: the cache reads the tail
+	check("after appends by another process", cached, 305)
+	check("again", cached, 305)
+
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 20; j++ {
+				if _, err := cached.Load(ctx, "lead-"+lead, time.Time{}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	attempts(t, other, lead, 305, 10)
+	wg.Wait()
+	check("after concurrent loads and appends", cached, 315)
+
+	// As of a past time bypasses the cache.
+	past, err := cached.Load(ctx, "lead-"+lead, time.Now().Add(-time.Hour))
+	if err != nil || len(past) != 0 {
+		t.Fatalf("as of an hour ago: %d records, %v", len(past), err)
+	}
+}
