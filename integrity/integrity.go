@@ -31,13 +31,15 @@ import (
 type Checker struct {
 	pool *pgxpool.Pool
 	key  []byte
+	// verifying admits one Verify at a time: each scans the whole log.
+	verifying chan struct{}
 }
 
 // New returns a checker. key signs and authenticates seals; without one
 // Seal refuses and Verify checks seals' counts and hashes but cannot
 // authenticate them (Report.SealsAuthenticated is false).
 func New(pool *pgxpool.Pool, key []byte) *Checker {
-	return &Checker{pool: pool, key: key}
+	return &Checker{pool: pool, key: key, verifying: make(chan struct{}, 1)}
 }
 
 // ErrNoKey is returned by Seal without a key.

@@ -69,7 +69,15 @@ type streamTip struct {
 // hash intact, and replays the global order against every seal (count,
 // position, running hash and, with a key, signature). It stops at the
 // first failure. Only a database error is returned as an error.
+// Calls are served one at a time; later ones wait their turn (or until ctx
+// ends), so verifications cannot drain the connection pool.
 func (c *Checker) Verify(ctx context.Context) (Report, error) {
+	select {
+	case c.verifying <- struct{}{}:
+		defer func() { <-c.verifying }()
+	case <-ctx.Done():
+		return Report{}, ctx.Err()
+	}
 	rep := Report{OK: true, SealsAuthenticated: len(c.key) > 0}
 	var seals []Seal
 	rows, err := c.pool.Query(ctx, `SELECT seq, transaction_id::text::numeric::bigint, position, event_count, running_hash, sealed_at, mac

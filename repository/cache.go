@@ -9,11 +9,14 @@ import (
 
 // Defaults of the stream cache.
 const (
-	// cacheMaxEvents bounds how many decoded events the cache holds in all.
-	cacheMaxEvents = 50000
+	// cacheMaxBytes bounds the cache by the stored size of the events it
+	// holds (plus recordOverhead each): about what they take decoded.
+	cacheMaxBytes = 64 << 20
 	// cacheMinStream is the shortest stream worth caching: shorter ones
 	// load in one quick read anyway.
 	cacheMinStream = 100
+	// recordOverhead is what a decoded event costs besides its data.
+	recordOverhead = 256
 )
 
 // streamCache keeps the decoded events of long streams, least recently used
@@ -31,32 +34,33 @@ type streamCache struct {
 type cacheEntry struct {
 	stream string
 	recs   []commands.Recorded
+	bytes  int
 }
 
-func newStreamCache(max int) *streamCache {
-	return &streamCache{max: max, entries: map[string]*list.Element{}, lru: list.New()}
+func newStreamCache(maxBytes int) *streamCache {
+	return &streamCache{max: maxBytes, entries: map[string]*list.Element{}, lru: list.New()}
 }
 
-// get returns the cached prefix of stream (nil when none). The slice is
-// shared and must not be modified; its capacity is its length, so an
-// append copies.
-func (c *streamCache) get(stream string) []commands.Recorded {
+// get returns the cached prefix of stream (nil when none) and its size.
+// The slice is shared and must not be modified; its capacity is its
+// length, so an append copies.
+func (c *streamCache) get(stream string) ([]commands.Recorded, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.entries[stream]
 	if !ok {
-		return nil
+		return nil, 0
 	}
 	c.lru.MoveToFront(el)
-	recs := el.Value.(*cacheEntry).recs
-	return recs[:len(recs):len(recs)]
+	e := el.Value.(*cacheEntry)
+	return e.recs[:len(e.recs):len(e.recs)], e.bytes
 }
 
-// put caches recs as stream's prefix when it is long enough and longer
-// than what is cached, evicting the least recently used streams beyond
-// the bound. recs must not be modified afterwards.
-func (c *streamCache) put(stream string, recs []commands.Recorded) {
-	if len(recs) < cacheMinStream || len(recs) > c.max {
+// put caches recs (bytes in size) as stream's prefix when it is long
+// enough and longer than what is cached, evicting the least recently used
+// streams beyond the bound. recs must not be modified afterwards.
+func (c *streamCache) put(stream string, recs []commands.Recorded, bytes int) {
+	if len(recs) < cacheMinStream || bytes > c.max {
 		return
 	}
 	c.mu.Lock()
@@ -67,25 +71,41 @@ func (c *streamCache) put(stream string, recs []commands.Recorded) {
 			c.lru.MoveToFront(el)
 			return
 		}
-		c.size += len(recs) - len(e.recs)
-		e.recs = recs
+		c.size += bytes - e.bytes
+		e.recs, e.bytes = recs, bytes
 		c.lru.MoveToFront(el)
 	} else {
-		c.entries[stream] = c.lru.PushFront(&cacheEntry{stream: stream, recs: recs})
-		c.size += len(recs)
+		c.entries[stream] = c.lru.PushFront(&cacheEntry{stream: stream, recs: recs, bytes: bytes})
+		c.size += bytes
 	}
 	for c.size > c.max {
-		old := c.lru.Back()
-		e := old.Value.(*cacheEntry)
-		c.lru.Remove(old)
-		delete(c.entries, e.stream)
-		c.size -= len(e.recs)
+		c.remove(c.lru.Back())
 	}
 }
 
-// cached reports how many events the cache holds (for tests).
-func (c *streamCache) cached() int {
+// drop forgets stream.
+func (c *streamCache) drop(stream string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.size
+	if el, ok := c.entries[stream]; ok {
+		c.remove(el)
+	}
+}
+
+func (c *streamCache) remove(el *list.Element) {
+	e := el.Value.(*cacheEntry)
+	c.lru.Remove(el)
+	delete(c.entries, e.stream)
+	c.size -= e.bytes
+}
+
+// cachedEvents reports how many events the cache holds (for tests).
+func (c *streamCache) cachedEvents() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, el := range c.entries {
+		n += len(el.Value.(*cacheEntry).recs)
+	}
+	return n
 }

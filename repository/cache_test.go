@@ -94,3 +94,33 @@ func TestLoadFromTheStreamCache(t *testing.T) {
 		t.Fatalf("as of an hour ago: %d records, %v", len(past), err)
 	}
 }
+
+// TestStreamsNotNumberedFromOneAreNotCached: a stream whose first stored
+// version is not 1 (a store that truncates streams) is read whole every
+// time, never folded twice.
+func TestStreamsNotNumberedFromOneAreNotCached(t *testing.T) {
+	ctx := context.Background()
+	pool, _, r := setup(t)
+	if _, err := pool.Exec(ctx, `INSERT INTO crm_events (event_id, stream_id, version, type, schema_version, data, actor, recorded_at)
+		SELECT gen_random_uuid(), 'lead-truncated', v, 'lead.contact_attempted.v1', 1,
+		       jsonb_build_object('lead_id', 'truncated', 'channel', 'call', 'outcome', 'reached', 'attempted_at', now(), 'attempt_number', v),
+		       'user:test', now()
+		FROM generate_series(5, 154) AS v ORDER BY v`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO crm_streams (stream_id, version) VALUES ('lead-truncated', 154)`); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		recs, err := r.Load(ctx, "lead-truncated", time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != 150 || recs[0].Version != 5 || recs[149].Version != 154 {
+			t.Fatalf("load %d: %d records, versions %d..%d", i, len(recs), recs[0].Version, recs[len(recs)-1].Version)
+		}
+	}
+	if n := repository.CachedEvents(r); n != 0 {
+		t.Errorf("%d events cached of a stream not numbered from 1", n)
+	}
+}

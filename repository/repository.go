@@ -47,7 +47,7 @@ type txAppender interface {
 
 // New returns a repository over a migrated pool and its event store.
 func New(pool *pgxpool.Pool, store eventstore.Store, codec *eventstore.Registry) *Repository {
-	return &Repository{pool: pool, store: store, codec: codec, cache: newStreamCache(cacheMaxEvents)}
+	return &Repository{pool: pool, store: store, codec: codec, cache: newStreamCache(cacheMaxBytes)}
 }
 
 // Load implements commands.Repository. The current state of a long stream
@@ -57,47 +57,73 @@ func (r *Repository) Load(ctx context.Context, stream string, asOf time.Time) ([
 	if !asOf.IsZero() {
 		return r.read(ctx, stream, eventstore.ReadOptions{Until: asOf})
 	}
-	prefix := r.cache.get(stream)
-	tail, err := r.read(ctx, stream, eventstore.ReadOptions{FromVersion: int64(len(prefix)) + 1})
+	prefix, prefixBytes := r.cache.get(stream)
+	var last int64
+	if len(prefix) > 0 {
+		last = prefix[len(prefix)-1].Version
+	}
+	tail, tailBytes, err := r.readSized(ctx, stream, eventstore.ReadOptions{FromVersion: last + 1})
 	if err != nil {
 		return nil, err
 	}
 	if len(tail) == 0 {
+		if len(prefix) > 0 && tail == nil {
+			// The stream is gone (a store that can delete streams).
+			r.cache.drop(stream)
+			return nil, nil
+		}
 		return prefix, nil
 	}
-	if len(prefix) > 0 && tail[0].Version != int64(len(prefix))+1 {
-		return nil, fmt.Errorf("%s: version %d follows cached version %d", stream, tail[0].Version, len(prefix))
+	if len(prefix) > 0 && tail[0].Version != last+1 {
+		r.cache.drop(stream)
+		return nil, fmt.Errorf("%s: version %d follows cached version %d", stream, tail[0].Version, last)
 	}
 	all := make([]commands.Recorded, 0, len(prefix)+len(tail))
 	all = append(append(all, prefix...), tail...)
-	r.cache.put(stream, all)
+	// Only a stream numbered 1, 2, 3... from its start is cached, so the
+	// last cached version always says where the tail begins.
+	if all[0].Version == 1 && all[len(all)-1].Version == int64(len(all)) {
+		r.cache.put(stream, all, prefixBytes+tailBytes)
+	}
 	return all[:len(all):len(all)], nil
 }
 
 // read reads and decodes a stream's events; a missing stream has none.
 func (r *Repository) read(ctx context.Context, stream string, opts eventstore.ReadOptions) ([]commands.Recorded, error) {
+	recs, _, err := r.readSized(ctx, stream, opts)
+	return recs, err
+}
+
+// readSized is read that also returns the events' stored size in bytes
+// (an estimate of what they take decoded). A missing stream gives nil; a
+// stream with no events in range gives an empty, non-nil slice.
+func (r *Repository) readSized(ctx context.Context, stream string, opts eventstore.ReadOptions) ([]commands.Recorded, int, error) {
 	evs, err := r.store.ReadStream(ctx, stream, opts)
 	if errors.Is(err, eventstore.ErrStreamNotFound) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	size := 0
+	for _, e := range evs {
+		size += len(e.Data) + recordOverhead
 	}
 	out := make([]commands.Recorded, len(evs))
 	for i, e := range evs {
 		v, err := r.codec.Decode(e.Type, e.Data)
 		if err != nil {
-			return nil, fmt.Errorf("%s version %d: %w", stream, e.Version, err)
+			return nil, 0, fmt.Errorf("%s version %d: %w", stream, e.Version, err)
 		}
 		de, ok := v.(aggregates.Event)
 		if !ok {
-			return nil, fmt.Errorf("%s version %d: %s is not a domain event", stream, e.Version, e.Type)
+			return nil, 0, fmt.Errorf("%s version %d: %s is not a domain event", stream, e.Version, e.Type)
 		}
 		out[i] = commands.Recorded{ID: e.ID.String(), Event: de, Type: e.Type, Version: e.Version, RecordedAt: e.RecordedAt,
 			Position: e.Cursor.String(), Metadata: commands.Metadata{Actor: e.Metadata.Actor, CommandID: e.Metadata.CommandID,
 				CorrelationID: e.Metadata.CorrelationID, CausationID: e.Metadata.CausationID}}
 	}
-	return out, nil
+	return out, size, nil
 }
 
 // Save implements commands.Repository.

@@ -152,7 +152,7 @@ func (l *Log) Flush(ctx context.Context) error {
 
 // visibleWait bounds how long Flush waits for older transactions to end;
 // after it, List answers without the entries still hidden behind them.
-const visibleWait = 5 * time.Second
+const visibleWait = 2 * time.Second
 
 // waitVisible waits until the oldest running transaction started after
 // this call did, so rows committed before it are below List's horizon.
@@ -162,6 +162,7 @@ func (l *Log) waitVisible(ctx context.Context) error {
 		return fmt.Errorf("request log horizon: %w", err)
 	}
 	deadline := time.Now().Add(visibleWait)
+	pause := 2 * time.Millisecond
 	for {
 		var visible bool
 		if err := l.pool.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::text::xid8`, xmax).Scan(&visible); err != nil {
@@ -173,8 +174,9 @@ func (l *Log) waitVisible(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(pause):
 		}
+		pause = min(2*pause, 100*time.Millisecond)
 	}
 }
 

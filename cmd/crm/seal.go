@@ -51,8 +51,11 @@ func (c *sealConfig) register(f *flagSet, withInterval bool) {
 const sealKeyFile = "seal.key"
 
 // resolve returns the seal key: the configured one, else with the
-// embedded default the one in the data directory (created with mode 0600
-// when create is set and it is missing), else none.
+// embedded default the one in the data directory (created, mode 0600,
+// when create is set and it is missing), else none. Creation is safe when
+// several processes share the data directory: the key is written and
+// synced under a temporary name, then linked into place; a process that
+// loses the race reads the winner's key.
 func (c *sealConfig) resolve(db dbConfig, create bool) ([]byte, error) {
 	if c.key.value != "" {
 		return []byte(c.key.value), nil
@@ -61,35 +64,72 @@ func (c *sealConfig) resolve(db dbConfig, create bool) ([]byte, error) {
 		return nil, nil
 	}
 	path := filepath.Join(db.dataDir, sealKeyFile)
+	key, err := readSealKey(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return key, err
+	}
+	if !create {
+		return nil, nil
+	}
+	if err := writeSealKey(db.dataDir, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, err
+	}
+	return readSealKey(path)
+}
+
+// readSealKey reads a key file.
+func readSealKey(path string) ([]byte, error) {
 	raw, err := os.ReadFile(path)
-	if err == nil {
-		key := strings.TrimSpace(string(raw))
-		if len(key) < 32 {
-			return nil, fmt.Errorf("seal key %s: shorter than 32 characters", path)
-		}
-		return []byte(key), nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) || !create {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("seal key %s: %w", path, err)
-	}
-	buf := make([]byte, 32)
-	if _, err := rand.Read(buf); err != nil {
-		return nil, fmt.Errorf("generate a seal key: %w", err)
-	}
-	key := hex.EncodeToString(buf)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("seal key %s: %w", path, err)
 	}
-	if _, err := f.WriteString(key + "\n"); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("seal key %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("seal key %s: %w", path, err)
+	key := strings.TrimSpace(string(raw))
+	if len(key) < 32 {
+		return nil, fmt.Errorf("seal key %s: shorter than 32 characters", path)
 	}
 	return []byte(key), nil
+}
+
+// writeSealKey creates path with a new random key, atomically: the key is
+// complete and on disk before the name appears. It fails with fs.ErrExist
+// when another process created it first.
+func writeSealKey(dir, path string) error {
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return fmt.Errorf("generate a seal key: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".seal.key-*")
+	if err != nil {
+		return fmt.Errorf("seal key %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("seal key %s: %w", path, err)
+	}
+	if _, err := tmp.WriteString(hex.EncodeToString(buf) + "\n"); err != nil {
+		tmp.Close()
+		return fmt.Errorf("seal key %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("seal key %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("seal key %s: %w", path, err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		return fmt.Errorf("seal key %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
 }

@@ -115,6 +115,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	checker := integrity.New(db.pool, sealKey)
+	var verifier api.Verifier = checker
+	if eventLog != nil {
+		// The hash chain and seals live in the PostgreSQL event store.
+		verifier, sealKey = noVerifier{}, nil
+	}
 
 	store := eventLog
 	if store == nil {
@@ -142,14 +147,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	handler, err := api.NewRouter(api.Options{Ready: db, Metrics: reg, Logger: log, Version: versionString(),
 		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: commands.New(repo, commands.Options{}), Responses: repo,
 		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests,
-		Verifier: checker})
+		Verifier: verifier})
 	if err != nil {
 		return err
 	}
 	sealing := make(chan struct{})
 	go func() {
 		defer close(sealing)
-		if len(sealKey) == 0 {
+		switch {
+		case eventLog != nil:
+			log.Info("the log is sealed only in the PostgreSQL event store; verification is off for this store")
+			return
+		case len(sealKey) == 0:
 			log.Warn("no seal key (--seal-key / CRM_SEAL_KEY): the log is not sealed; hash chains still detect edited events")
 			return
 		}
@@ -249,4 +258,12 @@ func bootstrapKey(ctx context.Context, db *database, secret string, stdout io.Wr
 	fmt.Fprintf(stdout, "Admin API key (shown once, also saved to %s):\n%s\n", path, generated)
 	log.Info("admin API key generated", "key_id", k.ID, "file", path)
 	return nil
+}
+
+// noVerifier answers verification requests for an event store without a
+// hash chain.
+type noVerifier struct{}
+
+func (noVerifier) Verify(context.Context) (integrity.Report, error) {
+	return integrity.Report{}, api.ErrVerifyUnsupported
 }
