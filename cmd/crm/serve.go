@@ -144,7 +144,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	queries := readmodels.New(db.pool)
 	requests := requestlog.New(db.pool, requestlog.Options{Logger: log})
 	defer requests.Close()
-	handler, err := api.NewRouter(api.Options{Ready: db, Metrics: reg, Logger: log, Version: versionString(),
+	var ready api.Readiness = db
+	if eventLog != nil {
+		ready = storeReadiness{db: db, store: eventLog}
+	}
+	handler, err := api.NewRouter(api.Options{Ready: ready, Metrics: reg, Logger: log, Version: versionString(),
 		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: commands.New(repo, commands.Options{}), Responses: repo,
 		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests,
 		Verifier: verifier})
@@ -266,4 +270,23 @@ type noVerifier struct{}
 
 func (noVerifier) Verify(context.Context) (integrity.Report, error) {
 	return integrity.Report{}, api.ErrVerifyUnsupported
+}
+
+// storeReadiness is ready when the database is and the event store (one
+// outside PostgreSQL) answers.
+type storeReadiness struct {
+	db    api.Readiness
+	store interface {
+		Head(ctx context.Context) (eventstore.Cursor, error)
+	}
+}
+
+func (r storeReadiness) Ready(ctx context.Context) error {
+	if err := r.db.Ready(ctx); err != nil {
+		return err
+	}
+	if _, err := r.store.Head(ctx); err != nil {
+		return fmt.Errorf("event store unreachable: %w", err)
+	}
+	return nil
 }
