@@ -83,17 +83,7 @@ func (s *server) audit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, err := s.audits.Audit(r.Context(), f)
-	if errors.Is(err, readmodels.ErrCursor) {
-		err = badField("cursor", "must be the next_cursor of an earlier page, unchanged")
-	}
-	if err != nil {
-		s.errs.write(w, r, err)
-		return
-	}
-	if page.Items == nil {
-		page.Items = []readmodels.AuditEntry{}
-	}
-	writeJSON(w, http.StatusOK, page)
+	writePage(s, w, r, page, err)
 }
 
 // auditFormat returns the format a request asks for: ?format= when

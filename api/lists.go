@@ -71,18 +71,24 @@ func listHandler[F, T any](s *server, parse func(*http.Request) (F, error),
 			return
 		}
 		page, err := query(r.Context(), f)
-		if errors.Is(err, readmodels.ErrCursor) {
-			err = badField("cursor", "must be the next_cursor of an earlier page, unchanged")
-		}
-		if err != nil {
-			s.errs.write(w, r, err)
-			return
-		}
-		if page.Items == nil {
-			page.Items = []T{}
-		}
-		writeJSON(w, http.StatusOK, page)
+		writePage(s, w, r, page, err)
 	}
+}
+
+// writePage answers a keyset page (items always an array), or its error:
+// a malformed cursor is a 400 naming cursor.
+func writePage[T any](s *server, w http.ResponseWriter, r *http.Request, page readmodels.Page[T], err error) {
+	if errors.Is(err, readmodels.ErrCursor) {
+		err = badField("cursor", "must be the next_cursor of an earlier page, unchanged")
+	}
+	if err != nil {
+		s.errs.write(w, r, err)
+		return
+	}
+	if page.Items == nil {
+		page.Items = []T{}
+	}
+	writeJSON(w, http.StatusOK, page)
 }
 
 // listParams reads the query parameters of a list, remembering the first

@@ -428,28 +428,14 @@ type Pipeline struct {
 // pipeline order within a currency, currencies in code order.
 func (q *Queries) Pipeline(ctx context.Context) (Pipeline, error) {
 	out := Pipeline{Stages: []PipelineStage{}, ByCloseMonth: []PipelineMonth{}, Totals: []PipelineTotal{}}
-	rows, err := q.pool.Query(ctx, `SELECT currency, count(*), sum(amount)::text, sum(amount * probability / 100)::text
-		FROM `+reportsSchema+`report_opportunities WHERE status = 'open' GROUP BY currency ORDER BY currency COLLATE "C"`)
+	totals, err := q.openByCurrency(ctx)
 	if err != nil {
-		return out, fmt.Errorf("pipeline totals: %w", err)
+		return out, err
 	}
-	var t PipelineTotal
+	out.Totals = append(out.Totals, totals...)
 	var amount, weighted string
-	if _, err := pgx.ForEachRow(rows, []any{&t.Currency, &t.Count, &amount, &weighted}, func() error {
-		var err error
-		if t.Amount, err = money(amount); err != nil {
-			return err
-		}
-		if t.WeightedAmount, err = money(weighted); err != nil {
-			return err
-		}
-		out.Totals = append(out.Totals, t)
-		return nil
-	}); err != nil {
-		return out, fmt.Errorf("pipeline totals: %w", err)
-	}
 
-	rows, err = q.pool.Query(ctx, `SELECT c.currency, s.stage, s.probability, count(o.id),
+	rows, err := q.pool.Query(ctx, `SELECT c.currency, s.stage, s.probability, count(o.id),
 			coalesce(sum(o.amount), 0)::text, coalesce(sum(o.amount * o.probability / 100), 0)::text
 		FROM (SELECT DISTINCT currency FROM `+reportsSchema+`report_opportunities WHERE status = 'open') c
 		CROSS JOIN unnest($1::text[], $2::int[]) WITH ORDINALITY AS s(stage, probability, ord)
@@ -463,10 +449,7 @@ func (q *Queries) Pipeline(ctx context.Context) (Pipeline, error) {
 	var s PipelineStage
 	if _, err := pgx.ForEachRow(rows, []any{&s.Currency, &s.Stage, &s.Probability, &s.Count, &amount, &weighted}, func() error {
 		var err error
-		if s.Amount, err = money(amount); err != nil {
-			return err
-		}
-		if s.WeightedAmount, err = money(weighted); err != nil {
+		if s.Amount, s.WeightedAmount, err = moneyPair(amount, weighted); err != nil {
 			return err
 		}
 		out.Stages = append(out.Stages, s)
@@ -485,10 +468,7 @@ func (q *Queries) Pipeline(ctx context.Context) (Pipeline, error) {
 	var m PipelineMonth
 	if _, err := pgx.ForEachRow(rows, []any{&m.Month, &m.Currency, &m.Count, &amount, &weighted}, func() error {
 		var err error
-		if m.Amount, err = money(amount); err != nil {
-			return err
-		}
-		if m.WeightedAmount, err = money(weighted); err != nil {
+		if m.Amount, m.WeightedAmount, err = moneyPair(amount, weighted); err != nil {
 			return err
 		}
 		out.ByCloseMonth = append(out.ByCloseMonth, m)
@@ -499,11 +479,55 @@ func (q *Queries) Pipeline(ctx context.Context) (Pipeline, error) {
 	return out, nil
 }
 
-// The open stages and their probabilities, for the pipeline's stage rows.
+// openByCurrency is every open deal per currency: count, amount and
+// weighted amount (amount × stage probability), currencies in code order.
+func (q *Queries) openByCurrency(ctx context.Context) ([]PipelineTotal, error) {
+	rows, err := q.pool.Query(ctx, `SELECT currency, count(*), sum(amount)::text, sum(amount * probability / 100)::text
+		FROM `+reportsSchema+`report_opportunities WHERE status = 'open' GROUP BY currency ORDER BY currency COLLATE "C"`)
+	if err != nil {
+		return nil, fmt.Errorf("open pipeline: %w", err)
+	}
+	var out []PipelineTotal
+	var t PipelineTotal
+	var amount, weighted string
+	if _, err := pgx.ForEachRow(rows, []any{&t.Currency, &t.Count, &amount, &weighted}, func() error {
+		var err error
+		if t.Amount, t.WeightedAmount, err = moneyPair(amount, weighted); err != nil {
+			return err
+		}
+		out = append(out, t)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("open pipeline: %w", err)
+	}
+	return out, nil
+}
+
+// moneyPair formats an amount and its weighted amount.
+func moneyPair(amount, weighted string) (string, string, error) {
+	a, err := money(amount)
+	if err != nil {
+		return "", "", err
+	}
+	w, err := money(weighted)
+	return a, w, err
+}
+
+// The open stages and their probabilities, for the pipeline's stage rows
+// (the domain's defaults; a projections test keeps them equal).
 var (
-	pipelineStages        = []string{"prospecting", "qualification", "proposal", "negotiation"}
+	pipelineStages        = OpportunityFunnelStages[:4]
 	pipelineProbabilities = []int32{10, 30, 60, 80}
 )
+
+// StageProbability is the pipeline's probability of an open stage in
+// percent (0 for any other).
+func StageProbability(stage string) int {
+	if i := slices.Index(pipelineStages, stage); i >= 0 {
+		return int(pipelineProbabilities[i])
+	}
+	return 0
+}
 
 // DashboardFilter narrows the dashboard's period figures: deals by closing
 // time, tickets by opening time; From inclusive, To exclusive.
@@ -557,43 +581,27 @@ func (q *Queries) Dashboard(ctx context.Context, f DashboardFilter) (Dashboard, 
 	d := Dashboard{Range: map[string]*string{"from": timeString(f.From), "to": timeString(f.To)},
 		Sales:   SalesDashboard{OpenPipeline: []Money{}, WeightedPipeline: []Money{}, WonAmount: []Money{}, AverageDealSize: []Money{}},
 		Service: ServiceDashboard{OpenByPriority: map[string]int64{"urgent": 0, "high": 0, "normal": 0, "low": 0}}}
-	rows, err := q.pool.Query(ctx, `SELECT currency, count(*), sum(amount)::text, sum(amount * probability / 100)::text
-		FROM `+reportsSchema+`report_opportunities WHERE status = 'open' GROUP BY currency ORDER BY currency COLLATE "C"`)
+	totals, err := q.openByCurrency(ctx)
 	if err != nil {
-		return d, fmt.Errorf("dashboard pipeline: %w", err)
+		return d, err
 	}
-	var cur, amount, weighted string
+	for _, t := range totals {
+		d.Sales.OpenCount += t.Count
+		d.Sales.OpenPipeline = append(d.Sales.OpenPipeline, Money{t.Currency, t.Amount})
+		d.Sales.WeightedPipeline = append(d.Sales.WeightedPipeline, Money{t.Currency, t.WeightedAmount})
+	}
+	var cur, amount string
 	var n int64
-	if _, err := pgx.ForEachRow(rows, []any{&cur, &n, &amount, &weighted}, func() error {
-		a, err := money(amount)
-		if err != nil {
-			return err
-		}
-		w, err := money(weighted)
-		if err != nil {
-			return err
-		}
-		d.Sales.OpenCount += n
-		d.Sales.OpenPipeline = append(d.Sales.OpenPipeline, Money{cur, a})
-		d.Sales.WeightedPipeline = append(d.Sales.WeightedPipeline, Money{cur, w})
-		return nil
-	}); err != nil {
-		return d, fmt.Errorf("dashboard pipeline: %w", err)
-	}
 
 	cw, ca := timeRange("closed_at", f.From, f.To, []string{"status = 'won'"}, nil)
-	rows, err = q.pool.Query(ctx, `SELECT currency, count(*), sum(amount)::text, (sum(amount) / count(*))::text
+	rows, err := q.pool.Query(ctx, `SELECT currency, count(*), sum(amount)::text, (sum(amount) / count(*))::text
 		FROM `+reportsSchema+`report_opportunities`+whereClause(cw)+` GROUP BY currency ORDER BY currency COLLATE "C"`, ca...)
 	if err != nil {
 		return d, fmt.Errorf("dashboard won: %w", err)
 	}
 	var avg string
 	if _, err := pgx.ForEachRow(rows, []any{&cur, &n, &amount, &avg}, func() error {
-		a, err := money(amount)
-		if err != nil {
-			return err
-		}
-		v, err := money(avg)
+		a, v, err := moneyPair(amount, avg)
 		if err != nil {
 			return err
 		}
