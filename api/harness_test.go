@@ -23,6 +23,7 @@ import (
 	"crm/eventstore/postgres"
 	"crm/integrity"
 	"crm/pgmigrate"
+	"crm/privacy"
 	"crm/projections"
 	"crm/projections/apiadapter"
 	"crm/readmodels"
@@ -42,6 +43,9 @@ type env struct {
 	cmds   *commands.Handler
 	engine *projections.Engine
 }
+
+// testMasterKey is the privacy master key of the test servers.
+const testMasterKey = "api-test-master-key-0123456789abcdef"
 
 type ready struct{}
 
@@ -66,7 +70,7 @@ func newEnvClock(t testing.TB, clock func() time.Time) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	for _, set := range []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations, requestlog.Migrations} {
+	for _, set := range []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations, requestlog.Migrations, privacy.Migrations} {
 		if err := pgmigrate.Migrate(ctx, pool, set); err != nil {
 			t.Fatal(err)
 		}
@@ -77,16 +81,21 @@ func newEnvClock(t testing.TB, clock func() time.Time) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	repo := repository.New(pool, store, codec)
+	vault, err := privacy.New(pool, []byte(testMasterKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := vault.Log(store)
+	repo := repository.New(pool, store, codec, vault)
 	ks := apikeys.New(pool)
 	cmds := commands.New(repo, commands.Options{Clock: clock})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	engine := projections.New(pool, store, codec, projections.All(), projections.Options{Logger: logger, BatchSize: 500})
+	engine := projections.New(pool, log, codec, projections.All(), projections.Options{Logger: logger, BatchSize: 500})
 	if err := engine.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
 	bg, stop := context.WithCancel(context.Background())
-	adapter := apiadapter.New(bg, engine, store, logger)
+	adapter := apiadapter.New(bg, engine, log, logger)
 	running := make(chan struct{})
 	go func() { defer close(running); _ = engine.Run(bg) }()
 	t.Cleanup(func() { stop(); <-running; adapter.Wait() })

@@ -68,6 +68,7 @@ type Commands interface {
 	AccountCommands
 	OpportunityCommands
 	TicketCommands
+	PrivacyCommands
 	Reads
 }
 
@@ -104,4 +105,5 @@ func (s *server) routes(r chi.Router) {
 	s.reportRoutes(r)
 	s.requestRoutes(r)
 	s.verifyRoutes(r)
+	s.privacyRoutes(r)
 }

@@ -49,6 +49,9 @@ func (h *Handler) LogActivity(ctx context.Context, c *LogActivity) error {
 		if err != nil {
 			return err
 		}
+		if l, ok := a.(*aggregates.Lead); ok {
+			u.subjects[stream] = l.Person().Email
+		}
 		u.emit(stream, evs)
 		u.extra["activity_id"] = c.ActivityID
 		return nil

@@ -113,6 +113,8 @@ type unit struct {
 	batch   Batch
 	created bool
 	extra   map[string]string
+	// subjects maps a stream to the email of the person it is about.
+	subjects map[string]string
 }
 
 // result builds the command's result from what was saved.
@@ -161,7 +163,8 @@ func (u *unit) emit(stream string, events []aggregates.Event) {
 // target is the stream whose version the result and If-Match refer to.
 func (h *Handler) run(ctx context.Context, env *Envelope, id, target string, decide func(u *unit) error) error {
 	for attempt := 0; ; attempt++ {
-		u := &unit{ctx: ctx, h: h, now: h.now().UTC(), loaded: map[string]int64{}, pending: map[string][]aggregates.Event{}, extra: map[string]string{}}
+		u := &unit{ctx: ctx, h: h, now: h.now().UTC(), loaded: map[string]int64{}, pending: map[string][]aggregates.Event{}, extra: map[string]string{},
+			subjects: map[string]string{}}
 		if err := decide(u); err != nil {
 			return err
 		}
@@ -180,7 +183,7 @@ func (h *Handler) run(ctx context.Context, env *Envelope, id, target string, dec
 		var total int
 		for _, s := range u.order {
 			if evs := u.pending[s]; len(evs) > 0 {
-				u.batch.Changes = append(u.batch.Changes, Change{Stream: s, Expected: u.loaded[s], Events: evs})
+				u.batch.Changes = append(u.batch.Changes, Change{Stream: s, Expected: u.loaded[s], Events: evs, Subject: u.subjects[s]})
 				total += len(evs)
 			}
 		}

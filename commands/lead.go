@@ -47,6 +47,7 @@ func (h *Handler) leadCommand(ctx context.Context, env *Envelope, id string, act
 		if err != nil {
 			return err
 		}
+		u.subjects[stream] = l.Person().Email
 		u.emit(stream, evs)
 		return nil
 	})
@@ -179,6 +180,7 @@ func (h *Handler) ConvertLead(ctx context.Context, c *ConvertLead) error {
 		if err != nil {
 			return err
 		}
+		u.subjects[leadStream] = person.Email
 		u.emit(leadStream, leadEvents)
 		u.emit(accStream, append(accEvents, added...))
 		if c.Opportunity != nil {

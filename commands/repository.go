@@ -35,6 +35,10 @@ type Change struct {
 	Stream   string
 	Expected int64
 	Events   []aggregates.Event
+	// Subject is the email of the person the stream is about (a lead's),
+	// whose key protects personal values of events that name no email
+	// (notes); empty for streams about no person.
+	Subject string
 }
 
 // Claim reserves a unique key for an owner in the same transaction as the
@@ -82,6 +86,9 @@ type Batch struct {
 	Changes  []Change
 	Claims   []Claim
 	Releases []Claim
+	// Erase lists data subjects whose keys are deleted in the same
+	// transaction (crypto-shredding).
+	Erase    []string
 	Metadata Metadata
 	Response *StoredResponse
 }
@@ -117,6 +124,16 @@ type Repository interface {
 	Save(ctx context.Context, b Batch) (Saved, error)
 	// ClaimOwner returns the owner of a claimed key.
 	ClaimOwner(ctx context.Context, kind, key string) (ownerType, ownerID string, ok bool, err error)
+	// Subject returns the data subject an email belongs to and the leads
+	// and contacts whose personal data its key protects; ok is false when
+	// there is none (never seen, or erased).
+	Subject(ctx context.Context, email string) (s DataSubject, ok bool, err error)
+}
+
+// DataSubject is a person whose personal data is encrypted under one key.
+type DataSubject struct {
+	ID       string
+	Entities []aggregates.ErasedEntity
 }
 
 // Errors of the command side.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -62,7 +63,126 @@ func (*Audit) Apply(ctx context.Context, tx pgx.Tx, events []Event) error {
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"entries"}, auditCopyColumns, pgx.CopyFromRows(rows)); err != nil {
 		return fmt.Errorf("audit: write entries: %w", err)
 	}
+	var erased []string
+	for _, ev := range events {
+		if e, ok := ev.Domain.(aggregates.SubjectErasedEvent); ok {
+			for _, ent := range e.Entities {
+				erased = append(erased, ent.EntityID)
+			}
+		}
+	}
+	if len(erased) > 0 {
+		if err := auditErase(ctx, tx, erased); err != nil {
+			return fmt.Errorf("audit: erase personal data: %w", err)
+		}
+	}
 	return nil
+}
+
+// auditPersonalTypes are the event types whose entries hold personal
+// values, and the change fields that do.
+var auditPersonalTypes = map[string][]string{
+	"lead.captured.v1":          {"name", "email", "phone"},
+	"account.contact_added.v1":  {"name", "email", "phone"},
+	"lead.contact_attempted.v1": nil,
+	"lead.qualified.v1":         nil,
+	"activity.logged.v1":        {"subject", "body"},
+}
+
+// auditErase rewrites the entries of erased leads and contacts as the
+// timeline describes their events once their personal values read
+// aggregates.ErasedValue, so the live timeline and a rebuild agree.
+func auditErase(ctx context.Context, tx pgx.Tx, entityIDs []string) error {
+	types := make([]string, 0, len(auditPersonalTypes))
+	for t := range auditPersonalTypes {
+		types = append(types, t)
+	}
+	rows, err := tx.Query(ctx, `SELECT position, event_type, summary, changes FROM entries
+WHERE entity_id = ANY($1) AND event_type = ANY($2) AND entity_type IN ('lead', 'contact')`, entityIDs, types)
+	if err != nil {
+		return err
+	}
+	type entry struct {
+		position, typ, summary string
+		changes                []readmodels.AuditChange
+	}
+	var entries []entry
+	for rows.Next() {
+		var e entry
+		if err := rows.Scan(&e.position, &e.typ, &e.summary, &e.changes); err != nil {
+			rows.Close()
+			return err
+		}
+		entries = append(entries, e)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	batch := &pgx.Batch{}
+	for _, e := range entries {
+		summary, changes := auditErased(e.typ, e.summary, e.changes)
+		b, err := json.Marshal(changes)
+		if err != nil {
+			return err
+		}
+		batch.Queue(`UPDATE entries SET summary = $2, changes = $3 WHERE position = $1`, e.position, summary, string(b))
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, batch).Close()
+}
+
+// auditErased is an entry's summary and changes with its personal values
+// erased: what describeAudit says of the event revealed after erasure.
+// Values stored unencrypted (empty, or blank free text) stay.
+func auditErased(typ, summary string, changes []readmodels.AuditChange) (string, []readmodels.AuditChange) {
+	text := func(field string) string {
+		for _, c := range changes {
+			var s string
+			if c.Field == field && json.Unmarshal(c.To, &s) == nil {
+				return s
+			}
+		}
+		return ""
+	}
+	erasedJSON, _ := json.Marshal(aggregates.ErasedValue)
+	for i, c := range changes {
+		if !slices.Contains(auditPersonalTypes[typ], c.Field) {
+			continue
+		}
+		var s string
+		if json.Unmarshal(c.To, &s) != nil || s == "" {
+			continue
+		}
+		freeText := c.Field == "subject" || c.Field == "body"
+		if !freeText || strings.TrimSpace(s) != "" {
+			changes[i].To = erasedJSON
+		}
+	}
+	switch typ {
+	case "lead.captured.v1":
+		summary = auditSummary("Lead captured: %s (%s)", aggregates.ErasedValue, text("company"))
+	case "account.contact_added.v1":
+		summary = auditSummary("Contact added to account %s: %s", text("account_id"), aggregates.ErasedValue)
+	case "lead.contact_attempted.v1":
+		// "Lead contact attempt N by CHANNEL: OUTCOME[: note]"
+		if i := strings.Index(summary, ": "); i >= 0 {
+			if j := strings.Index(summary[i+2:], ": "); j >= 0 {
+				summary = summary[:i+2+j] + ": " + aggregates.ErasedValue
+			}
+		}
+	case "lead.qualified.v1":
+		if strings.HasPrefix(summary, "Lead qualified: ") {
+			summary = "Lead qualified: " + aggregates.ErasedValue
+		}
+	case "activity.logged.v1":
+		// "Kind logged on lead: subject"
+		if i := strings.Index(summary, ": "); i >= 0 {
+			summary = summary[:i] + ": " + aggregates.ErasedValue
+		}
+	}
+	return summary, changes
 }
 
 // auditDescription is what the timeline says about one event.
@@ -343,6 +463,15 @@ func describeAudit(ev Event) auditDescription {
 		if e.Done {
 			c.set("done", true)
 		}
+
+	case aggregates.SubjectErasedEvent:
+		d.entityType, d.entityID = readmodels.AuditSubject, e.SubjectID
+		names := make([]string, len(e.Entities))
+		for i, ent := range e.Entities {
+			names[i] = ent.EntityType + " " + ent.EntityID
+			c.change("personal_data", ent.EntityType+" "+ent.EntityID, aggregates.ErasedValue)
+		}
+		d.summary = auditSummary("Personal data erased: %s", strings.Join(names, ", "))
 
 	default:
 		// A type this build does not know (or does not describe): the

@@ -55,7 +55,39 @@ func (*Lists) Apply(ctx context.Context, tx pgx.Tx, events []Event) error {
 	if err := b.write(ctx, tx); err != nil {
 		return fmt.Errorf("lists: write rows: %w", err)
 	}
+	// Erasures last: the batch's events were read after any erasure in
+	// it committed, so they reveal nothing of the erased; rows written
+	// from earlier batches still hold plaintext.
+	var leads, contacts []string
+	for _, e := range events {
+		if er, ok := e.Domain.(aggregates.SubjectErasedEvent); ok {
+			for _, ent := range er.Entities {
+				switch ent.EntityType {
+				case readmodels.AuditLead:
+					leads = append(leads, ent.EntityID)
+				case readmodels.AuditContact:
+					contacts = append(contacts, ent.EntityID)
+				}
+			}
+		}
+	}
+	if len(leads)+len(contacts) > 0 {
+		if err := listsErase(ctx, tx, leads, contacts); err != nil {
+			return fmt.Errorf("lists: erase personal data: %w", err)
+		}
+	}
 	return nil
+}
+
+// listsErase replaces the personal values of erased leads and contacts by
+// aggregates.ErasedValue, as a rebuild from their events would show them
+// (an empty phone stays empty).
+func listsErase(ctx context.Context, tx pgx.Tx, leads, contacts []string) error {
+	const set = `SET name = $2, email = $2, phone = CASE WHEN phone = '' THEN '' ELSE $2 END WHERE id = ANY($1)`
+	batch := &pgx.Batch{}
+	batch.Queue(`UPDATE leads `+set, leads, aggregates.ErasedValue)
+	batch.Queue(`UPDATE contacts `+set, contacts, aggregates.ErasedValue)
+	return tx.SendBatch(ctx, batch).Close()
 }
 
 // listsBatch is the state of the rows one Apply touches: loaded from the

@@ -50,11 +50,14 @@ const (
 	AuditContact     = "contact"
 	AuditOpportunity = "opportunity"
 	AuditTicket      = "ticket"
+	// AuditSubject is a data subject (a person), whose stream records
+	// the erasure of their personal data.
+	AuditSubject = "subject"
 )
 
 // AuditEntityTypes are the values of AuditEntry.EntityType and of
 // AuditFilter.EntityType.
-var AuditEntityTypes = []string{AuditLead, AuditAccount, AuditContact, AuditOpportunity, AuditTicket}
+var AuditEntityTypes = []string{AuditLead, AuditAccount, AuditContact, AuditOpportunity, AuditTicket, AuditSubject}
 
 // AuditExportChunk is how many entries AuditEach reads per query.
 const AuditExportChunk = 1000

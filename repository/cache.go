@@ -22,7 +22,9 @@ const (
 // streamCache keeps the decoded events of long streams, least recently used
 // first out, so a command on a stream with thousands of events reads and
 // decodes only the events appended since it was last loaded. Stored events
-// never change, so a cached prefix never goes stale.
+// never change; what they reveal does once a data subject is erased, so an
+// entry names the subjects whose personal values it holds, and a load
+// drops it when one of them is erased.
 type streamCache struct {
 	mu      sync.Mutex
 	max     int
@@ -32,34 +34,36 @@ type streamCache struct {
 }
 
 type cacheEntry struct {
-	stream string
-	recs   []commands.Recorded
-	bytes  int
+	stream   string
+	recs     []commands.Recorded
+	bytes    int
+	subjects []string
 }
 
 func newStreamCache(maxBytes int) *streamCache {
 	return &streamCache{max: maxBytes, entries: map[string]*list.Element{}, lru: list.New()}
 }
 
-// get returns the cached prefix of stream (nil when none) and its size.
-// The slice is shared and must not be modified; its capacity is its
-// length, so an append copies.
-func (c *streamCache) get(stream string) ([]commands.Recorded, int) {
+// get returns the cached prefix of stream (nil when none), its size and
+// the data subjects whose values it holds. The slices are shared and must
+// not be modified; their capacity is their length, so an append copies.
+func (c *streamCache) get(stream string) ([]commands.Recorded, int, []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.entries[stream]
 	if !ok {
-		return nil, 0
+		return nil, 0, nil
 	}
 	c.lru.MoveToFront(el)
 	e := el.Value.(*cacheEntry)
-	return e.recs[:len(e.recs):len(e.recs)], e.bytes
+	return e.recs[:len(e.recs):len(e.recs)], e.bytes, e.subjects[:len(e.subjects):len(e.subjects)]
 }
 
 // put caches recs (bytes in size) as stream's prefix when it is long
 // enough and longer than what is cached, evicting the least recently used
-// streams beyond the bound. recs must not be modified afterwards.
-func (c *streamCache) put(stream string, recs []commands.Recorded, bytes int) {
+// streams beyond the bound. recs and subjects must not be modified
+// afterwards.
+func (c *streamCache) put(stream string, recs []commands.Recorded, bytes int, subjects []string) {
 	if len(recs) < cacheMinStream || bytes > c.max {
 		return
 	}
@@ -72,10 +76,10 @@ func (c *streamCache) put(stream string, recs []commands.Recorded, bytes int) {
 			return
 		}
 		c.size += bytes - e.bytes
-		e.recs, e.bytes = recs, bytes
+		e.recs, e.bytes, e.subjects = recs, bytes, subjects
 		c.lru.MoveToFront(el)
 	} else {
-		c.entries[stream] = c.lru.PushFront(&cacheEntry{stream: stream, recs: recs, bytes: bytes})
+		c.entries[stream] = c.lru.PushFront(&cacheEntry{stream: stream, recs: recs, bytes: bytes, subjects: subjects})
 		c.size += bytes
 	}
 	for c.size > c.max {

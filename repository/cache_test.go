@@ -39,7 +39,7 @@ func TestLoadFromTheStreamCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := repository.New(pool, store, codec) // a second process's repository
+	other := repository.New(pool, store, codec, testVault(t, pool)) // a second process's repository
 	lead := "0198a000-0000-7000-8000-0000000000aa"
 	if _, err := cached.Save(ctx, capture(lead, "cache@example.com")); err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func TestLoadFromTheStreamCache(t *testing.T) {
 	attempts(t, cached, lead, 1, 299)
 	whole := func() []commands.Recorded {
 		t.Helper()
-		recs, err := repository.New(pool, store, codec).Load(ctx, "lead-"+lead, time.Time{})
+		recs, err := repository.New(pool, store, codec, testVault(t, pool)).Load(ctx, "lead-"+lead, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,5 +122,46 @@ func TestStreamsNotNumberedFromOneAreNotCached(t *testing.T) {
 	}
 	if n := repository.CachedEvents(r); n != 0 {
 		t.Errorf("%d events cached of a stream not numbered from 1", n)
+	}
+}
+
+// TestErasureDropsCachedStream: a long stream in the cache shows its
+// person's values as erased as soon as this process erased them, and so
+// do streams read whole.
+func TestErasureDropsCachedStream(t *testing.T) {
+	ctx := context.Background()
+	_, _, repo := setup(t)
+	lead := "0198a000-0000-7000-8000-0000000000bb"
+	if _, err := repo.Save(ctx, capture(lead, "long.stream@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	attempts(t, repo, lead, 1, 150)
+	recs, err := repo.Load(ctx, "lead-"+lead, time.Time{})
+	if err != nil || len(recs) != 151 || recs[0].Event.(aggregates.LeadCapturedEvent).Email != "long.stream@example.com" {
+		t.Fatalf("before erasure: %d events, %v", len(recs), err)
+	}
+	if repository.CachedEvents(repo) != 151 {
+		t.Fatalf("the stream is not cached: %d events", repository.CachedEvents(repo))
+	}
+	s, ok, err := repo.Subject(ctx, "long.stream@example.com")
+	if err != nil || !ok || len(s.Entities) != 1 {
+		t.Fatalf("subject: %+v %v %v", s, ok, err)
+	}
+	if _, err := repo.Save(ctx, commands.Batch{Changes: []commands.Change{{Stream: "subject-" + s.ID, Expected: 0,
+		Events: []aggregates.Event{aggregates.SubjectErasedEvent{SubjectID: s.ID, Entities: s.Entities}}}},
+		Erase: []string{s.ID}, Metadata: commands.Metadata{Actor: "user:test", CommandID: "erase"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, asOf := range []time.Time{{}, time.Now().Add(time.Hour)} {
+		recs, err = repo.Load(ctx, "lead-"+lead, asOf)
+		if err != nil || len(recs) != 151 {
+			t.Fatalf("after erasure: %d events, %v", len(recs), err)
+		}
+		if c := recs[0].Event.(aggregates.LeadCapturedEvent); c.Email != aggregates.ErasedValue || c.Name != aggregates.ErasedValue {
+			t.Errorf("after erasure (as of %v): %+v", asOf, c)
+		}
+	}
+	if _, ok, _ := repo.Subject(ctx, "long.stream@example.com"); ok {
+		t.Error("the subject is still found")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"crm/eventstore"
 	"crm/eventstore/postgres"
 	"crm/pgmigrate"
+	"crm/privacy"
 	"crm/repository"
 	"crm/testdb"
 )
@@ -38,13 +39,26 @@ func setup(t *testing.T) (*pgxpool.Pool, *postgres.Store, *repository.Repository
 	if err := pgmigrate.Migrate(ctx, pool, repository.Migrations); err != nil {
 		t.Fatal(err)
 	}
+	if err := pgmigrate.Migrate(ctx, pool, privacy.Migrations); err != nil {
+		t.Fatal(err)
+	}
 	store := postgres.New(pool, postgres.Options{})
 	t.Cleanup(func() { _ = store.Close() })
 	codec, err := eventstore.DomainRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pool, store, repository.New(pool, appendOnly{store}, codec)
+	return pool, store, repository.New(pool, appendOnly{store}, codec, testVault(t, pool))
+}
+
+// testVault is a vault over pool (migrated) with a fixed master key.
+func testVault(t *testing.T, pool *pgxpool.Pool) *privacy.Vault {
+	t.Helper()
+	v, err := privacy.New(pool, []byte("repository-test-master-key-0123456789"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 func capture(lead, email string) commands.Batch {
@@ -95,5 +109,38 @@ func TestSaveOutsidePostgres(t *testing.T) {
 	var n int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM crm_claims WHERE key = 'grace@example.com'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("conflicting save kept its claim (%d rows, %v)", n, err)
+	}
+}
+
+// TestRehashEmailClaims: reservations stored with the plain email (as
+// before emails were hashed) are replaced by their keyed hash with the
+// same owner, so they still refuse a duplicate; a second run finds none.
+func TestRehashEmailClaims(t *testing.T) {
+	ctx := context.Background()
+	pool, _, repo := setup(t)
+	if _, err := pool.Exec(ctx, `INSERT INTO crm_claims (kind, key, owner_type, owner_id) VALUES ('email', 'old@example.com', 'lead', 'l-old'),
+('contact', 'c1', 'account', 'a1')`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := repo.RehashEmailClaims(ctx); err != nil || n != 1 {
+		t.Fatalf("rehash: %d, %v", n, err)
+	}
+	if n, err := repo.RehashEmailClaims(ctx); err != nil || n != 0 {
+		t.Fatalf("second rehash: %d, %v", n, err)
+	}
+	var plain int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM crm_claims WHERE key LIKE '%@%'`).Scan(&plain); err != nil || plain != 0 {
+		t.Fatalf("plain emails left: %d, %v", plain, err)
+	}
+	if typ, id, ok, err := repo.ClaimOwner(ctx, commands.ClaimEmail, "old@example.com"); err != nil || !ok || typ != "lead" || id != "l-old" {
+		t.Errorf("owner after rehash: %s %s %v %v", typ, id, ok, err)
+	}
+	if _, id, ok, _ := repo.ClaimOwner(ctx, commands.ClaimContact, "c1"); !ok || id != "a1" {
+		t.Error("another kind of claim changed")
+	}
+	_, err := repo.Save(ctx, capture("0198a000-0000-7000-8000-0000000000cc", "old@example.com"))
+	var taken *commands.ClaimTakenError
+	if !errors.As(err, &taken) || taken.OwnerID != "l-old" {
+		t.Errorf("duplicate of a rehashed email: %v", err)
 	}
 }

@@ -13,13 +13,15 @@ import (
 	"crm/embeddedpg"
 	"crm/eventstore/postgres"
 	"crm/pgmigrate"
+	"crm/privacy"
 	"crm/projections"
 	"crm/repository"
 	"crm/requestlog"
 )
 
 // migrationSets are every package's migrations, applied in this order.
-var migrationSets = []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations, requestlog.Migrations}
+var migrationSets = []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations, requestlog.Migrations,
+	privacy.Migrations}
 
 // database is an open connection pool and, on the embedded default, the
 // server behind it.

@@ -28,6 +28,7 @@ func projectionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		dbc  dbConfig
 		esc  eventStoreValue
 		logc logConfig
+		mkc  masterKeyConfig
 		all  bool
 	)
 	f := newFlagSet("projections " + sub)
@@ -36,6 +37,7 @@ func projectionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	logc.register(f)
 	if sub == "rebuild" {
 		f.BoolVar(&all, "all", false, "rebuild every projection")
+		mkc.register(f)
 	}
 	switch sub {
 	case "list", "status", "rebuild":
@@ -58,6 +60,11 @@ func projectionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if err := dbc.check(); err != nil {
 		return err
+	}
+	if sub == "rebuild" {
+		if err := mkc.check(dbc); err != nil {
+			return err
+		}
 	}
 	log := logc.logger(stderr)
 	var store eventstore.Store
@@ -86,7 +93,15 @@ func projectionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	eng := projections.New(db.pool, store, codec, projections.All(), projections.Options{Logger: log})
+	var events projections.Log = store
+	if sub == "rebuild" {
+		vault, err := mkc.open(db, dbc)
+		if err != nil {
+			return err
+		}
+		events = vault.Log(store)
+	}
+	eng := projections.New(db.pool, events, codec, projections.All(), projections.Options{Logger: log})
 	switch sub {
 	case "list", "status":
 		st, err := eng.Status(ctx)

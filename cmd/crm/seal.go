@@ -64,68 +64,69 @@ func (c *sealConfig) resolve(db dbConfig, create bool) ([]byte, error) {
 		return nil, nil
 	}
 	path := filepath.Join(db.dataDir, sealKeyFile)
-	key, err := readSealKey(path)
+	key, err := readKeyFile("seal key", path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return key, err
 	}
 	if !create {
 		return nil, nil
 	}
-	if err := writeSealKey(db.dataDir, path); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := writeKeyFile("seal key", db.dataDir, path); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, err
 	}
-	return readSealKey(path)
+	return readKeyFile("seal key", path)
 }
 
-// readSealKey reads a key file.
-func readSealKey(path string) ([]byte, error) {
+// readKeyFile reads a key file (what names the key in errors).
+func readKeyFile(what, path string) ([]byte, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("seal key %s: %w", path, err)
+		return nil, fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	key := strings.TrimSpace(string(raw))
 	if len(key) < 32 {
-		return nil, fmt.Errorf("seal key %s: shorter than 32 characters", path)
+		return nil, fmt.Errorf("%s %s: shorter than 32 characters", what, path)
 	}
 	return []byte(key), nil
 }
 
-// writeSealKey creates path with a new random key, atomically: the key is
-// complete and on disk before the name appears. It fails with fs.ErrExist
-// when another process created it first.
-func writeSealKey(dir, path string) error {
+// writeKeyFile creates path with a new random key (what names it in
+// errors), atomically: the key is complete and on disk before the name
+// appears. It fails with fs.ErrExist when another process created it
+// first.
+func writeKeyFile(what, dir, path string) error {
 	buf := make([]byte, 32)
 	if _, err := rand.Read(buf); err != nil {
-		return fmt.Errorf("generate a seal key: %w", err)
+		return fmt.Errorf("generate a %s: %w", what, err)
 	}
-	tmp, err := os.CreateTemp(dir, ".seal.key-*")
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
 	if err != nil {
-		return fmt.Errorf("seal key %s: %w", path, err)
+		return fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	defer os.Remove(tmp.Name())
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
-		return fmt.Errorf("seal key %s: %w", path, err)
+		return fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	if _, err := tmp.WriteString(hex.EncodeToString(buf) + "\n"); err != nil {
 		tmp.Close()
-		return fmt.Errorf("seal key %s: %w", path, err)
+		return fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("seal key %s: %w", path, err)
+		return fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("seal key %s: %w", path, err)
+		return fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return err
 		}
-		return fmt.Errorf("seal key %s: %w", path, err)
+		return fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()

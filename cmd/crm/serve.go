@@ -39,6 +39,7 @@ type serveConfig struct {
 	bootstrapKey    string
 	shutdownTimeout positiveDuration
 	seal            sealConfig
+	masterKey       masterKeyConfig
 }
 
 func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
@@ -54,6 +55,7 @@ func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
 	f.Var(&c.shutdownTimeout, "shutdown-timeout", "how long in-flight requests may take to finish on SIGTERM/SIGINT")
 	f.withEnv("shutdown-timeout", "CRM_SHUTDOWN_TIMEOUT")
 	c.seal.register(f, true)
+	c.masterKey.register(f)
 	if err := f.parse(args); err != nil {
 		if err == errHelp {
 			f.usage(stdout, "Run the HTTP API. Without --database-url it runs a private PostgreSQL in --data-dir.")
@@ -61,6 +63,9 @@ func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
 		return c, err
 	}
 	if err := c.db.check(); err != nil {
+		return c, err
+	}
+	if err := c.masterKey.check(c.db); err != nil {
 		return c, err
 	}
 	// Each projector holds a connection while it runs; API requests, the
@@ -133,14 +138,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	repo := repository.New(db.pool, store, codec)
-	engine := projections.New(db.pool, store, codec, projections.All(), projections.Options{Logger: log})
+	vault, err := c.masterKey.open(db, c.db)
+	if err != nil {
+		return err
+	}
+	// Projectors and the event feed read the log revealed: personal
+	// values in plaintext while their key exists, "[erased]" after.
+	revealed := vault.Log(store)
+	repo := repository.New(db.pool, store, codec, vault)
+	rehashed, err := repo.RehashEmailClaims(ctx)
+	if err != nil {
+		return err
+	}
+	if rehashed > 0 {
+		log.Info("email reservations now stored as keyed hashes", "count", rehashed)
+	}
+	engine := projections.New(db.pool, revealed, codec, projections.All(), projections.Options{Logger: log})
 	if err := engine.Prepare(ctx); err != nil {
 		return err
 	}
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
-	adapter := apiadapter.New(bgCtx, engine, store, log)
+	adapter := apiadapter.New(bgCtx, engine, revealed, log)
 	queries := readmodels.New(db.pool)
 	requests := requestlog.New(db.pool, requestlog.Options{Logger: log})
 	defer requests.Close()

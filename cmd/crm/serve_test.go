@@ -28,7 +28,7 @@ func TestServeWithDatabaseURL(t *testing.T) {
 	go func() {
 		defer close(exited)
 		code = run(ctx, []string{"serve", "--database-url", url, "--addr", "127.0.0.1:0",
-			"--bootstrap-admin-key", "first-admin-secret-123"}, &stdout, &logs)
+			"--bootstrap-admin-key", "first-admin-secret-123", "--master-key", testMasterKey}, &stdout, &logs)
 	}()
 	addr := waitServing(t, &logs, exited)
 	for path, want := range map[string]string{

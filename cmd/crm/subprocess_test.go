@@ -74,6 +74,9 @@ func startCRM(t *testing.T, bin string, stderr io.Writer, args ...string) *proc 
 			p.cmd.Env = append(p.cmd.Env, kv)
 		}
 	}
+	// Personal data is encrypted: with --database-url a master key is
+	// required.
+	p.cmd.Env = append(p.cmd.Env, "CRM_MASTER_KEY="+testMasterKey)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +150,9 @@ func runCRM(t *testing.T, bin string, timeout time.Duration, args ...string) (st
 	}
 	return p.stdout.String(), p.stderr.String(), code
 }
+
+// testMasterKey is the master key of the processes the tests start.
+const testMasterKey = "cmd-test-master-key-0123456789abcdef"
 
 // testAdminKey is the bootstrap admin key of the servers the tests start.
 const testAdminKey = "projection-guarantees-admin-key"

@@ -1,0 +1,119 @@
+package commands
+
+import (
+	"context"
+	"time"
+
+	"crm/aggregates"
+)
+
+// TypeSubject is the entity type of a data subject's stream
+// ("subject-<id>"), which holds its erasure.
+const TypeSubject = "subject"
+
+// noPersonalData is the error for an email no personal data is held
+// under (never seen, or erased already).
+func noPersonalData() error {
+	return &aggregates.Error{Kind: aggregates.NotFound, Code: "not_found", Message: "no personal data held for that email"}
+}
+
+// EraseSubject crypto-shreds a person's personal data: the leads and
+// contacts with that email.
+type EraseSubject struct {
+	Envelope
+	Email string
+	// SubjectID and Erased are set on success.
+	SubjectID string
+	Erased    []aggregates.ErasedEntity
+}
+
+// EraseSubject handles EraseSubject: it appends the erasure event to the
+// subject's stream, deletes the subject's key and frees the email's
+// reservations, in one transaction. An email with no personal data held
+// (never seen, or erased already) is NotFound.
+func (h *Handler) EraseSubject(ctx context.Context, c *EraseSubject) error {
+	email, err := aggregates.NormalizeEmail("email", c.Email)
+	if err != nil {
+		return err
+	}
+	s, ok, err := h.repo.Subject(ctx, email)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return noPersonalData()
+	}
+	stream := streamOf(TypeSubject, s.ID)
+	return h.run(ctx, &c.Envelope, s.ID, stream, func(u *unit) error {
+		subject := aggregates.NewSubject(s.ID)
+		if _, err := u.load(stream, subject); err != nil {
+			return err
+		}
+		evs, err := subject.Erase(s.Entities, u.now)
+		if err != nil {
+			return err
+		}
+		u.emit(stream, evs)
+		u.batch.Erase = append(u.batch.Erase, s.ID)
+		for _, e := range s.Entities {
+			u.batch.Releases = append(u.batch.Releases, Claim{Kind: ClaimEmail, Key: email, OwnerType: e.EntityType, OwnerID: e.EntityID})
+		}
+		c.SubjectID, c.Erased = s.ID, evs[0].(aggregates.SubjectErasedEvent).Entities
+		return nil
+	})
+}
+
+// SubjectExport is everything held about a person, decrypted.
+type SubjectExport struct {
+	SubjectID string
+	// Email is the subject's email, normalised.
+	Email    string
+	Leads    []LeadExport
+	Contacts []aggregates.ContactView
+}
+
+// LeadExport is a lead of a subject: its state and every event.
+type LeadExport struct {
+	Lead    aggregates.LeadView
+	Version int64
+	History []Recorded
+}
+
+// ExportSubject returns everything held about the person with that email
+// while their key exists; NotFound when nothing is held (never seen, or
+// erased).
+func (h *Handler) ExportSubject(ctx context.Context, email string) (SubjectExport, error) {
+	email, err := aggregates.NormalizeEmail("email", email)
+	if err != nil {
+		return SubjectExport{}, err
+	}
+	s, ok, err := h.repo.Subject(ctx, email)
+	if err != nil {
+		return SubjectExport{}, err
+	}
+	if !ok {
+		return SubjectExport{}, noPersonalData()
+	}
+	out := SubjectExport{SubjectID: s.ID, Email: email, Leads: []LeadExport{}, Contacts: []aggregates.ContactView{}}
+	for _, e := range s.Entities {
+		switch e.EntityType {
+		case TypeLead:
+			view, version, err := h.Lead(ctx, e.EntityID, time.Time{})
+			if err != nil {
+				return SubjectExport{}, err
+			}
+			history, err := h.History(ctx, TypeLead, e.EntityID)
+			if err != nil {
+				return SubjectExport{}, err
+			}
+			out.Leads = append(out.Leads, LeadExport{Lead: view, Version: version, History: history})
+		case "contact":
+			view, _, err := h.Contact(ctx, e.EntityID, time.Time{})
+			if err != nil {
+				return SubjectExport{}, err
+			}
+			out.Contacts = append(out.Contacts, view)
+		}
+	}
+	return out, nil
+}
