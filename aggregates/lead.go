@@ -317,6 +317,9 @@ func (l *Lead) Convert(accountID string, newAccount bool, contactID, opportunity
 	if l.status != LeadQualified {
 		return nil, refused("lead_not_qualified", "lead %s must be qualified before it converts (it is %s)", l.id, l.status)
 	}
+	if l.person.Email == ErasedValue {
+		return nil, refused("personal_data_erased", "lead %s: its person's data was erased, so no contact can be made from it", l.id)
+	}
 	return []Event{LeadConvertedEvent{LeadID: l.id, AccountID: accountID, NewAccount: newAccount,
 		ContactID: contactID, OpportunityID: opportunityID, ConvertedAt: utc(now)}}, nil
 }

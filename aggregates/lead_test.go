@@ -94,6 +94,9 @@ func TestLeadCommands(t *testing.T) {
 		{"convert a disqualified lead", []Event{captured, disqualified},
 			func(l *Lead) ([]Event, error) { return l.Convert("A1", true, "C1", "", t0) }, expectRefused("lead_disqualified")},
 		{"convert a missing lead", nil, func(l *Lead) ([]Event, error) { return l.Convert("A1", true, "C1", "", t0) }, expectNotFound()},
+		{"convert a lead whose person was erased", []Event{LeadCapturedEvent{LeadID: "L1", Name: ErasedValue, Company: "Engines Ltd",
+			Email: ErasedValue, Source: "webinar", CapturedAt: t0}, qualified},
+			func(l *Lead) ([]Event, error) { return l.Convert("A1", true, "C1", "", t0) }, expectRefused("personal_data_erased")},
 
 		{"log an activity", []Event{captured}, func(l *Lead) ([]Event, error) {
 			return l.LogActivity(LogActivity{ActivityID: "X1", Kind: "note", Subject: "met at fair"}, t0)

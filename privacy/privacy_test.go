@@ -176,6 +176,11 @@ func TestSealRevealErase(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM crm_privacy_entities`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("entities left after erasure: %d %v", n, err)
 	}
+	// A note on a lead whose person was erased is not kept.
+	late := seal(t, pool, v, "lead.qualified.v1", `{"lead_id":"`+leadID+`","note":"call her mother","previous_status":"contacted"}`, privacy.Erased)
+	if got := field(t, late.Data, "note"); got != privacy.Erased {
+		t.Errorf("a note on an erased person was stored as %q", got)
+	}
 	// The same email afterwards is a new subject with a new key.
 	again := seal(t, pool, v, "lead.captured.v1", `{"lead_id":"`+uuid.NewString()+`","name":"Grace","company":"Navy","email":"grace@example.com","source":"web"}`, "")
 	evs = []eventstore.Event{again}
