@@ -63,6 +63,7 @@ type Handler struct {
 	newID      func() string
 	maxRetries int
 	sla        aggregates.SLAPolicy
+	slaFunc    func(context.Context) (aggregates.SLAPolicy, error)
 }
 
 // Options configure a Handler.
@@ -75,11 +76,15 @@ type Options struct {
 	MaxRetries int
 	// SLA is the ticket SLA policy (default aggregates.DefaultSLA()).
 	SLA aggregates.SLAPolicy
+	// SLAFunc, when set, is asked for the SLA policy on every command that
+	// computes due times (a policy configurable at runtime); it wins over
+	// SLA.
+	SLAFunc func(context.Context) (aggregates.SLAPolicy, error)
 }
 
 // New returns a Handler over repo.
 func New(repo Repository, o Options) *Handler {
-	h := &Handler{repo: repo, now: o.Clock, newID: o.NewID, maxRetries: o.MaxRetries, sla: o.SLA}
+	h := &Handler{repo: repo, now: o.Clock, newID: o.NewID, maxRetries: o.MaxRetries, sla: o.SLA, slaFunc: o.SLAFunc}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -93,6 +98,18 @@ func New(repo Repository, o Options) *Handler {
 		h.sla = aggregates.DefaultSLA()
 	}
 	return h
+}
+
+// policy returns the SLA policy in force.
+func (h *Handler) policy(ctx context.Context) (aggregates.SLAPolicy, error) {
+	if h.slaFunc == nil {
+		return h.sla, nil
+	}
+	p, err := h.slaFunc(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sla policy: %w", err)
+	}
+	return p, nil
 }
 
 // NewID returns a fresh entity id.

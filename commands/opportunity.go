@@ -127,13 +127,19 @@ func (h *Handler) ReopenOpportunity(ctx context.Context, c *ReopenOpportunity) e
 type RequestApproval struct {
 	Envelope
 	OpportunityID, Reason string
+	// ApprovalID, when set, is the new approval's id: an automation derives
+	// it from the triggering event, so a redelivery requests nothing twice.
+	ApprovalID string
 }
 
 // RequestApproval handles RequestApproval; Result.Extra["approval_id"] is
 // the new approval's id. An opportunity with a pending approval gets no
 // second one.
 func (h *Handler) RequestApproval(ctx context.Context, c *RequestApproval) error {
-	approvalID := h.newID()
+	approvalID := c.ApprovalID
+	if approvalID == "" {
+		approvalID = h.newID()
+	}
 	return h.opportunityCommand(ctx, &c.Envelope, c.OpportunityID, func(u *unit, o *aggregates.Opportunity) ([]aggregates.Event, error) {
 		evs, err := o.RequestApproval(approvalID, c.Reason, u.now)
 		if len(evs) > 0 {
