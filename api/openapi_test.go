@@ -32,6 +32,7 @@ type (
 	unusedReports   struct{ ReportQueries }
 	unusedRequests  struct{ RequestLog }
 	unusedVerifier  struct{ Verifier }
+	unusedAuto      struct{ Automations }
 )
 
 // openAPIRouter builds the real router without a database.
@@ -51,6 +52,7 @@ func openAPIRouter(t *testing.T) http.Handler {
 		Reports:     unusedReports{},
 		Requests:    unusedRequests{},
 		Verifier:    unusedVerifier{},
+		Automations: unusedAuto{},
 	})
 	if err != nil {
 		t.Fatalf("NewRouter: %v", err)

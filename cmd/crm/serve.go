@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,6 +30,8 @@ import (
 	"crm/readmodels"
 	"crm/repository"
 	"crm/requestlog"
+	"crm/scheduler"
+	"crm/workflows"
 )
 
 type serveConfig struct {
@@ -65,7 +68,7 @@ func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
 	}
 	// Each projector holds a connection while it runs; API requests, the
 	// sealer and the projectors' reads need more besides.
-	if need := len(projections.All()) + 4; c.db.maxConns < need {
+	if need := len(projections.All()) + 5; c.db.maxConns < need {
 		return c, &usageError{msg: fmt.Sprintf("invalid value for -db-max-conns: serve needs at least %d", need)}
 	}
 	if c.bootstrapKey != "" {
@@ -141,6 +144,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
 	adapter := apiadapter.New(bgCtx, engine, store, log)
+	settings := workflows.NewSettings(db.pool)
+	cmds := commands.New(repo, commands.Options{SLAFunc: settings.SLA})
+	backbone, err := workflows.New(db.pool, store, codec, workflows.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	deadlines := scheduler.New(db.pool, scheduler.SystemClock{}, scheduler.Options{Logger: log})
+	if err := workflows.AddCommands(backbone, cmds); err != nil {
+		return err
+	}
+	workflows.Register(backbone, deadlines, cmds, settings)
 	queries := readmodels.New(db.pool)
 	requests := requestlog.New(db.pool, requestlog.Options{Logger: log})
 	defer requests.Close()
@@ -149,9 +163,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ready = storeReadiness{db: db, store: eventLog}
 	}
 	handler, err := api.NewRouter(api.Options{Ready: ready, Metrics: reg, Logger: log, Version: versionString(),
-		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: commands.New(repo, commands.Options{}), Responses: repo,
+		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: cmds, Responses: repo,
 		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests,
-		Verifier: verifier})
+		Verifier: verifier, Automations: workflows.Service{Settings: settings, Dead: backbone.DeadLetters()}})
 	if err != nil {
 		return err
 	}
@@ -182,6 +196,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		_ = engine.Run(bgCtx)
+	}()
+	automating := make(chan struct{})
+	go func() {
+		defer close(automating)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = deadlines.Run(bgCtx) }()
+		if err := backbone.Run(bgCtx); err != nil {
+			log.Error("automations stopped", "err", err)
+		}
+		wg.Wait()
 	}()
 	ln, err := net.Listen("tcp", c.addr.value)
 	if err != nil {
@@ -220,6 +245,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// its checkpoint); rebuilds stop before their swap.
 	stopBackground()
 	<-projecting
+	<-automating
 	<-sealing
 	adapter.Wait()
 	requests.Close() // writes the request audit entries still queued
