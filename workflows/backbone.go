@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,7 +73,6 @@ type Backbone struct {
 	closeOnce sync.Once
 	mu        sync.Mutex
 	replay    map[string]string // handler name -> topic that replays to it
-	sinks     []Sink
 }
 
 // Automation reacts to events. Handle must be idempotent: the same event
@@ -82,13 +80,6 @@ type Backbone struct {
 type Automation interface {
 	Name() string
 	Handle(ctx context.Context, ev Event) error
-}
-
-// Sink receives every event after the automations, for example a
-// message-bus publisher. Publish must be idempotent by event id.
-type Sink interface {
-	Name() string
-	Publish(ctx context.Context, ev Event) error
 }
 
 // errClosing reports work cut short by shutdown; it is redone later.
@@ -209,11 +200,6 @@ func (b *Backbone) AddAutomation(a Automation) {
 	b.addEventHandler(a.Name(), a.Handle)
 }
 
-// AddSink subscribes s to the log's events.
-func (b *Backbone) AddSink(s Sink) {
-	b.addEventHandler(s.Name(), s.Publish)
-}
-
 func (b *Backbone) addEventHandler(name string, handle func(context.Context, Event) error) {
 	fn := func(msg *message.Message) error {
 		ev, err := decodeMessage(b.codec, msg)
@@ -226,8 +212,8 @@ func (b *Backbone) addEventHandler(name string, handle func(context.Context, Eve
 	b.mu.Lock()
 	b.replay[name], b.replay[name+".replay"] = replayTopic, replayTopic
 	b.mu.Unlock()
-	b.router.AddNoPublisherHandler(name, EventsTopic, b.events, fn)
-	b.router.AddNoPublisherHandler(name+".replay", replayTopic, b.events, fn)
+	b.router.AddConsumerHandler(name, EventsTopic, b.events, fn)
+	b.router.AddConsumerHandler(name+".replay", replayTopic, b.events, fn)
 }
 
 // replayTopic is where a dead letter of handler goes to be handled again.
@@ -358,10 +344,7 @@ func (b *Backbone) Checkpoint(ctx context.Context) (string, error) {
 	return pos, err
 }
 
-// isReplayHandler reports whether a handler name is a replay handler.
-func isReplayHandler(name string) bool { return strings.HasSuffix(name, ".replay") }
-
-// Deliver hands one stored event to every automation and sink again,
+// Deliver hands one stored event to every automation again,
 // exactly as a redelivery after a crash would, and returns when they are
 // done with it.
 func (b *Backbone) Deliver(ctx context.Context, ev eventstore.Event) error {
