@@ -33,6 +33,7 @@ type (
 	unusedRequests  struct{ RequestLog }
 	unusedVerifier  struct{ Verifier }
 	unusedAuto      struct{ Automations }
+	unusedWebhooks  struct{ Webhooks }
 )
 
 // openAPIRouter builds the real router without a database.
@@ -53,6 +54,7 @@ func openAPIRouter(t *testing.T) http.Handler {
 		Requests:    unusedRequests{},
 		Verifier:    unusedVerifier{},
 		Automations: unusedAuto{},
+		Webhooks:    unusedWebhooks{},
 	})
 	if err != nil {
 		t.Fatalf("NewRouter: %v", err)

@@ -57,6 +57,8 @@ type Options struct {
 	// Automations serves /v1/automation; without it those routes do not
 	// exist.
 	Automations Automations
+	// Webhooks serves /v1/webhooks; without it those routes do not exist.
+	Webhooks Webhooks
 }
 
 // NewRouter returns the HTTP handler. It fails only when the metrics cannot
@@ -98,7 +100,7 @@ func NewRouter(o Options) (http.Handler, error) {
 	r.Get("/openapi.json", serveOpenAPI)
 	s := &server{errs: errorWriter{log: o.Logger}, keys: o.Keys, responses: o.Responses, cmds: o.Commands,
 		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports, requests: o.Requests, verifier: o.Verifier,
-		automations: o.Automations}
+		automations: o.Automations, webhooks: o.Webhooks}
 	r.Route("/v1", s.routes)
 	s.root = r
 	return r, nil

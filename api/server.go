@@ -86,6 +86,7 @@ type server struct {
 	requests    RequestLog
 	verifier    Verifier
 	automations Automations
+	webhooks    Webhooks
 	// root is the whole router, to name the route of a request refused
 	// before routing.
 	root chi.Routes
@@ -106,4 +107,5 @@ func (s *server) routes(r chi.Router) {
 	s.requestRoutes(r)
 	s.verifyRoutes(r)
 	s.automationRoutes(r)
+	s.webhookRoutes(r)
 }

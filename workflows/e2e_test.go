@@ -31,6 +31,7 @@ import (
 	"crm/requestlog"
 	"crm/scheduler"
 	"crm/testdb"
+	"crm/webhooks"
 	"crm/workflows"
 )
 
@@ -81,7 +82,7 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(pool.Close)
 	for _, set := range []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations,
-		requestlog.Migrations, workflows.Migrations, scheduler.Migrations} {
+		requestlog.Migrations, workflows.Migrations, scheduler.Migrations, webhooks.Migrations} {
 		if err := pgmigrate.Migrate(ctx, pool, set); err != nil {
 			t.Fatal(err)
 		}
@@ -108,6 +109,10 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	workflows.Register(backbone, sched, cmds, settings)
+	// The test's receivers listen on loopback.
+	hooks := webhooks.New(pool, webhooks.Options{Guard: webhooks.Guard{AllowPrivate: true}, Logger: logger,
+		Backoff: 50 * time.Millisecond, MaxBackoff: time.Second, PollInterval: 20 * time.Millisecond})
+	backbone.AddAutomation(hooks)
 	engine := projections.New(pool, store, codec, projections.All(), projections.Options{Logger: logger})
 	if err := engine.Prepare(ctx); err != nil {
 		t.Fatal(err)
@@ -115,7 +120,7 @@ func newEnv(t *testing.T) *env {
 	bg, stop := context.WithCancel(context.Background())
 	adapter := apiadapter.New(bg, engine, store, logger)
 	var wg sync.WaitGroup
-	for _, run := range []func(context.Context) error{engine.Run, sched.Run, backbone.Run} {
+	for _, run := range []func(context.Context) error{engine.Run, sched.Run, backbone.Run, hooks.Run} {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = run(bg) }()
 	}
@@ -127,7 +132,7 @@ func newEnv(t *testing.T) *env {
 	h, err := api.NewRouter(api.Options{Ready: ready{}, Metrics: prometheus.NewRegistry(), Logger: logger, Keys: apikeys.ForAPI(ks),
 		Commands: cmds, Responses: repo, Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries,
 		Reports: queries, Requests: requests, Verifier: integrity.New(pool, []byte("test seal key, 32 bytes or more!")),
-		Automations: workflows.Service{Settings: settings, Dead: backbone.DeadLetters()}})
+		Automations: workflows.Service{Settings: settings, Dead: backbone.DeadLetters()}, Webhooks: webhooks.Service{W: hooks}})
 	if err != nil {
 		t.Fatal(err)
 	}

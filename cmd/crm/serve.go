@@ -31,6 +31,7 @@ import (
 	"crm/repository"
 	"crm/requestlog"
 	"crm/scheduler"
+	"crm/webhooks"
 	"crm/workflows"
 )
 
@@ -42,6 +43,7 @@ type serveConfig struct {
 	bootstrapKey    string
 	shutdownTimeout positiveDuration
 	seal            sealConfig
+	webhooksPrivate bool
 }
 
 func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
@@ -57,6 +59,8 @@ func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
 	f.Var(&c.shutdownTimeout, "shutdown-timeout", "how long in-flight requests may take to finish on SIGTERM/SIGINT")
 	f.withEnv("shutdown-timeout", "CRM_SHUTDOWN_TIMEOUT")
 	c.seal.register(f, true)
+	f.BoolVar(&c.webhooksPrivate, "webhook-allow-private", false, "let webhooks reach loopback and private network addresses (link-local and metadata addresses stay refused)")
+	f.withEnv("webhook-allow-private", "CRM_WEBHOOK_ALLOW_PRIVATE")
 	if err := f.parse(args); err != nil {
 		if err == errHelp {
 			f.usage(stdout, "Run the HTTP API. Without --database-url it runs a private PostgreSQL in --data-dir.")
@@ -155,6 +159,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	workflows.Register(backbone, deadlines, cmds, settings)
+	hooks := webhooks.New(db.pool, webhooks.Options{Guard: webhooks.Guard{AllowPrivate: c.webhooksPrivate}, Logger: log})
+	backbone.AddAutomation(hooks)
 	queries := readmodels.New(db.pool)
 	requests := requestlog.New(db.pool, requestlog.Options{Logger: log})
 	defer requests.Close()
@@ -165,7 +171,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	handler, err := api.NewRouter(api.Options{Ready: ready, Metrics: reg, Logger: log, Version: versionString(),
 		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: cmds, Responses: repo,
 		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests,
-		Verifier: verifier, Automations: workflows.Service{Settings: settings, Dead: backbone.DeadLetters()}})
+		Verifier: verifier, Automations: workflows.Service{Settings: settings, Dead: backbone.DeadLetters()},
+		Webhooks: webhooks.Service{W: hooks}})
 	if err != nil {
 		return err
 	}
@@ -201,8 +208,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	go func() {
 		defer close(automating)
 		var wg sync.WaitGroup
-		wg.Add(1)
+		wg.Add(2)
 		go func() { defer wg.Done(); _ = deadlines.Run(bgCtx) }()
+		go func() { defer wg.Done(); _ = hooks.Run(bgCtx) }()
 		if err := backbone.Run(bgCtx); err != nil {
 			log.Error("automations stopped", "err", err)
 		}
