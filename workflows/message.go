@@ -42,17 +42,8 @@ type Event struct {
 // newMessage turns a stored event into a message whose UUID is the event
 // id (stable across redeliveries).
 func newMessage(ev eventstore.Event) (*message.Message, error) {
-	payload, err := json.Marshal(IntegrationEvent{ID: ev.ID, Cursor: ev.Cursor.String(), Stream: ev.StreamID, Version: ev.Version,
+	return IntegrationMessage(IntegrationEvent{ID: ev.ID, Cursor: ev.Cursor.String(), Stream: ev.StreamID, Version: ev.Version,
 		Type: ev.Type, Data: ev.Data, Metadata: ev.Metadata, RecordedAt: ev.RecordedAt.UTC()})
-	if err != nil {
-		return nil, fmt.Errorf("encode event %s: %w", ev.ID, err)
-	}
-	msg := message.NewMessage(ev.ID.String(), payload)
-	msg.Metadata.Set(metaEventType, ev.Type)
-	if ev.Metadata.CorrelationID != "" {
-		middleware.SetCorrelationID(ev.Metadata.CorrelationID, msg)
-	}
-	return msg, nil
 }
 
 // decodeMessage reads an event message back.
@@ -65,4 +56,20 @@ func decodeMessage(codec *eventstore.Registry, msg *message.Message) (Event, err
 		ev.Domain, _ = v.(aggregates.Event)
 	}
 	return ev, nil
+}
+
+// IntegrationMessage is ev as a message for another transport: its JSON
+// as the payload, the event id as the message UUID, the type and the
+// correlation id in the metadata.
+func IntegrationMessage(ev IntegrationEvent) (*message.Message, error) {
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("encode event %s: %w", ev.ID, err)
+	}
+	msg := message.NewMessage(ev.ID.String(), payload)
+	msg.Metadata.Set(metaEventType, ev.Type)
+	if ev.Metadata.CorrelationID != "" {
+		middleware.SetCorrelationID(ev.Metadata.CorrelationID, msg)
+	}
+	return msg, nil
 }

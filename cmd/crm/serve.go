@@ -25,6 +25,7 @@ import (
 	"crm/eventstore/esdb"
 	"crm/eventstore/postgres"
 	"crm/integrity"
+	"crm/natsbus"
 	"crm/projections"
 	"crm/projections/apiadapter"
 	"crm/readmodels"
@@ -44,6 +45,7 @@ type serveConfig struct {
 	shutdownTimeout positiveDuration
 	seal            sealConfig
 	webhooksPrivate bool
+	bus             busValue
 }
 
 func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
@@ -61,6 +63,8 @@ func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
 	c.seal.register(f, true)
 	f.BoolVar(&c.webhooksPrivate, "webhook-allow-private", false, "let webhooks reach loopback and private network addresses (link-local and metadata addresses stay refused)")
 	f.withEnv("webhook-allow-private", "CRM_WEBHOOK_ALLOW_PRIVATE")
+	f.Var(&c.bus, "bus", "publish integration events to NATS JetStream at this URL (nats://host:4222); empty: in-process only")
+	f.withEnv("bus", "CRM_BUS")
 	if err := f.parse(args); err != nil {
 		if err == errHelp {
 			f.usage(stdout, "Run the HTTP API. Without --database-url it runs a private PostgreSQL in --data-dir.")
@@ -161,6 +165,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	workflows.Register(backbone, deadlines, cmds, settings)
 	hooks := webhooks.New(db.pool, webhooks.Options{Guard: webhooks.Guard{AllowPrivate: c.webhooksPrivate}, Logger: log})
 	backbone.AddAutomation(hooks)
+	if c.bus.value != "" {
+		pub, err := natsbus.Connect(ctx, c.bus.value, natsbus.Options{Logger: log})
+		if err != nil {
+			return fmt.Errorf("message bus: %w", err)
+		}
+		defer pub.Close()
+		backbone.AddAutomation(pub)
+		log.Info("publishing integration events to NATS JetStream", "url", c.bus.value, "subjects", natsbus.DefaultSubjectPrefix+".<event type>")
+	}
 	queries := readmodels.New(db.pool)
 	requests := requestlog.New(db.pool, requestlog.Options{Logger: log})
 	defer requests.Close()
@@ -322,5 +335,19 @@ func (r storeReadiness) Ready(ctx context.Context) error {
 	if _, err := r.store.Head(ctx); err != nil {
 		return fmt.Errorf("event store unreachable: %w", err)
 	}
+	return nil
+}
+
+// busValue is the --bus URL: empty, or nats:// / tls:// with a host.
+type busValue struct{ value string }
+
+func (b *busValue) String() string { return b.value }
+func (b *busValue) Set(s string) error {
+	if s != "" {
+		if err := natsbus.CheckURL(s); err != nil {
+			return err
+		}
+	}
+	b.value = s
 	return nil
 }
