@@ -1,6 +1,9 @@
 package aggregates
 
-import "time"
+import (
+	"math/big"
+	"time"
+)
 
 // SLA targets a ticket can breach.
 const (
@@ -203,4 +206,33 @@ func (l *Lead) Attempts() []string {
 	out := make([]string, len(l.outcomes))
 	copy(out, l.outcomes)
 	return out
+}
+
+// RequireApproval refuses winning the opportunity (Refused
+// approval_pending) while a policy demands an approval that no manager has
+// granted: the opportunity entered negotiation, its amount in currency is
+// above threshold (a decimal string), and none of its approvals is
+// approved. It returns nil otherwise, and for a malformed threshold.
+func (o *Opportunity) RequireApproval(threshold, currency string) error {
+	if o.currency != currency {
+		return nil
+	}
+	limit, ok1 := new(big.Rat).SetString(threshold)
+	amount, ok2 := new(big.Rat).SetString(o.amount)
+	if !ok1 || !ok2 || amount.Cmp(limit) <= 0 {
+		return nil
+	}
+	negotiated := false
+	for _, h := range o.history {
+		negotiated = negotiated || h.Stage == StageNegotiation
+	}
+	if !negotiated {
+		return nil
+	}
+	for _, a := range o.approvals {
+		if a.Status == ApprovalApproved {
+			return nil
+		}
+	}
+	return refused("approval_pending", "opportunity %s is above the approval threshold (%s %s) and needs a manager's approval before it can be won", o.id, threshold, currency)
 }

@@ -64,6 +64,7 @@ type Handler struct {
 	maxRetries int
 	sla        aggregates.SLAPolicy
 	slaFunc    func(context.Context) (aggregates.SLAPolicy, error)
+	approvals  func(context.Context) (threshold, currency string, err error)
 }
 
 // Options configure a Handler.
@@ -80,11 +81,16 @@ type Options struct {
 	// computes due times (a policy configurable at runtime); it wins over
 	// SLA.
 	SLAFunc func(context.Context) (aggregates.SLAPolicy, error)
+	// ApprovalPolicy, when set, returns the amount (a decimal string) and
+	// currency above which a deal that entered negotiation may be won
+	// only after a manager approved it, whether or not the approval
+	// automation has requested the approval yet.
+	ApprovalPolicy func(context.Context) (threshold, currency string, err error)
 }
 
 // New returns a Handler over repo.
 func New(repo Repository, o Options) *Handler {
-	h := &Handler{repo: repo, now: o.Clock, newID: o.NewID, maxRetries: o.MaxRetries, sla: o.SLA, slaFunc: o.SLAFunc}
+	h := &Handler{repo: repo, now: o.Clock, newID: o.NewID, maxRetries: o.MaxRetries, sla: o.SLA, slaFunc: o.SLAFunc, approvals: o.ApprovalPolicy}
 	if h.now == nil {
 		h.now = time.Now
 	}

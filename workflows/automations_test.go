@@ -96,6 +96,15 @@ func TestApprovalGatesClosedWon(t *testing.T) {
 	if r.str("code") != "approval_pending" {
 		t.Fatalf("code %q", r.str("code"))
 	}
+	// Winning right after entering negotiation is refused too, before the
+	// automation has had a chance to request the approval.
+	for range 5 {
+		quick := e.opportunity(acc, "300000.00", "2030-01-31")
+		e.must(http.StatusOK, e.do("sales", "POST", "/v1/opportunities/"+quick+"/stage", map[string]any{"stage": "negotiation"}))
+		if r := e.must(http.StatusConflict, e.do("sales", "POST", "/v1/opportunities/"+quick+"/stage", map[string]any{"stage": "closed_won"})); r.str("code") != "approval_pending" {
+			t.Fatalf("code %q", r.str("code"))
+		}
+	}
 	// The small deal needs nothing.
 	e.must(http.StatusOK, e.do("sales", "POST", "/v1/opportunities/"+small+"/stage", map[string]any{"stage": "closed_won"}))
 	e.must(http.StatusForbidden, e.do("sales", "POST", "/v1/opportunities/"+big+"/approvals/"+approval+"/approve", map[string]any{}))

@@ -99,7 +99,7 @@ func newEnv(t *testing.T) *env {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	repo := repository.New(pool, store, codec)
 	settings := workflows.NewSettings(pool)
-	cmds := commands.New(repo, commands.Options{Clock: clk.Now, SLAFunc: settings.SLA})
+	cmds := commands.New(repo, commands.Options{Clock: clk.Now, SLAFunc: settings.SLA, ApprovalPolicy: settings.ApprovalPolicy})
 	backbone, err := workflows.New(pool, store, codec, workflows.Options{Logger: logger, MaxRetries: 2, RetryInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -280,3 +280,10 @@ func (s *Settings) SLA(ctx context.Context) (aggregates.SLAPolicy, error) {
 	}
 	return p, nil
 }
+
+// ApprovalPolicy returns the approval threshold and currency in force
+// (commands.Options.ApprovalPolicy).
+func (s *Settings) ApprovalPolicy(ctx context.Context) (threshold, currency string, err error) {
+	a, _, err := s.Approvals(ctx)
+	return a.Threshold, a.Currency, err
+}

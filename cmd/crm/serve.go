@@ -153,7 +153,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer stopBackground()
 	adapter := apiadapter.New(bgCtx, engine, store, log)
 	settings := workflows.NewSettings(db.pool)
-	cmds := commands.New(repo, commands.Options{SLAFunc: settings.SLA})
+	cmds := commands.New(repo, commands.Options{SLAFunc: settings.SLA, ApprovalPolicy: settings.ApprovalPolicy})
 	backbone, err := workflows.New(db.pool, store, codec, workflows.Options{Logger: log})
 	if err != nil {
 		return err
