@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -212,6 +213,14 @@ func TestUnansweredUrgentTicketBreachesAndEscalates(t *testing.T) {
 	if v := e.must(http.StatusOK, e.do("admin", "GET", "/v1/tickets/"+silent, nil)); v.body["first_response_breached"] != true {
 		t.Fatalf("ticket view %s", v.raw)
 	}
+	e.eventually("breach in the audit timeline", func() bool {
+		items, _ := e.must(http.StatusOK, e.do("admin", "GET", "/v1/audit?entity_type=ticket&entity_id="+silent+"&type=ticket.sla_breached.v1", nil)).body["items"].([]any)
+		if len(items) != 1 {
+			return false
+		}
+		it := items[0].(map[string]any)
+		return it["actor"] == "automation:sla" && strings.HasPrefix(it["summary"].(string), "Ticket SLA first response target missed")
+	})
 	// Past the resolution target both breach it; only once each.
 	e.advance(2 * time.Hour)
 	e.eventually("resolution breaches", func() bool {

@@ -117,8 +117,18 @@ func payloadJSON(b []byte) json.RawMessage {
 // Replay hands a dead letter to the handler that failed it once more and
 // marks it replayed. If that handler fails again, the message becomes a
 // new dead letter. Errors: an aggregates.Error NotFound for an unknown id,
-// Refused dead_letter_replayed for one already replayed.
+// Refused dead_letter_replayed for one already replayed, Refused
+// automations_not_running where the router does not run.
 func (d *DeadLetters) Replay(ctx context.Context, id string) error {
+	select {
+	case <-d.b.router.Running():
+	default:
+		return &aggregates.Error{Kind: aggregates.Refused, Code: "automations_not_running",
+			Message: "the automations do not run in this process; replay on one that runs them"}
+	}
+	if d.b.closing.Load() {
+		return &aggregates.Error{Kind: aggregates.Refused, Code: "automations_not_running", Message: "the automations are stopping"}
+	}
 	uid, err := uuid.Parse(id)
 	if err != nil {
 		return &aggregates.Error{Kind: aggregates.NotFound, Code: "not_found", Message: "no dead letter " + id}

@@ -20,7 +20,7 @@ func TestAutomationsSurviveKillAndRestart(t *testing.T) {
 	}
 	bin := crmBinary(t)
 	db := openTestDB(t)
-	srv := startServer(t, bin, db.url)
+	srv := startAutomations(t, bin, db.url)
 	api := srv.api
 	api.mustDo(t, http.StatusOK, "PUT", "/v1/automation/sla", map[string]any{"urgent": map[string]any{"first_response_seconds": 8, "resolution_seconds": 3600}})
 	var tickets []string
@@ -70,7 +70,7 @@ func TestAutomationsSurviveKillAndRestart(t *testing.T) {
 	}
 	// The first-response targets pass while nothing runs.
 	time.Sleep(9 * time.Second)
-	srv = startServer(t, bin, db.url)
+	srv = startAutomations(t, bin, db.url)
 	waitFor(t, 60*time.Second, "every deal onboarded", func() bool { return count(onboarded) >= deals })
 	waitFor(t, 60*time.Second, "every SLA breach", func() bool {
 		return count(`SELECT count(*) FROM crm_events WHERE type = 'ticket.sla_breached.v1' AND actor = 'automation:sla'`) == len(tickets)
@@ -107,4 +107,14 @@ func TestAutomationsSurviveKillAndRestart(t *testing.T) {
 			t.Fatalf("ticket %s not breached", id)
 		}
 	}
+}
+
+// startAutomations runs "crm serve" with its automations on the database
+// at url and waits until it serves HTTP.
+func startAutomations(t *testing.T, bin, url string) *crmServer {
+	t.Helper()
+	p := startCRM(t, bin, nil, "serve", "--database-url", url, "--addr", "127.0.0.1:0",
+		"--bootstrap-admin-key", testAdminKey, "--shutdown-timeout", "5s")
+	addr := waitServing(t, p.stderr, p.exited)
+	return &crmServer{proc: p, addr: addr, api: newAPIClient(addr)}
 }

@@ -46,6 +46,7 @@ type serveConfig struct {
 	seal            sealConfig
 	webhooksPrivate bool
 	bus             busValue
+	automations     bool
 }
 
 func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
@@ -63,6 +64,8 @@ func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
 	c.seal.register(f, true)
 	f.BoolVar(&c.webhooksPrivate, "webhook-allow-private", false, "let webhooks reach loopback and private network addresses (link-local and metadata addresses stay refused)")
 	f.withEnv("webhook-allow-private", "CRM_WEBHOOK_ALLOW_PRIVATE")
+	f.BoolVar(&c.automations, "automations", true, "run the automations, webhook deliveries and the message bus in this process (false: serve the API only)")
+	f.withEnv("automations", "CRM_AUTOMATIONS")
 	f.Var(&c.bus, "bus", "publish integration events to NATS JetStream at this URL (nats://host:4222); empty: in-process only")
 	f.withEnv("bus", "CRM_BUS")
 	if err := f.parse(args); err != nil {
@@ -165,7 +168,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	workflows.Register(backbone, deadlines, cmds, settings)
 	hooks := webhooks.New(db.pool, webhooks.Options{Guard: webhooks.Guard{AllowPrivate: c.webhooksPrivate}, Logger: log})
 	backbone.AddAutomation(hooks)
-	if c.bus.value != "" {
+	if c.bus.value != "" && c.automations {
 		pub, err := natsbus.Connect(ctx, c.bus.value, natsbus.Options{Logger: log})
 		if err != nil {
 			return fmt.Errorf("message bus: %w", err)
@@ -220,6 +223,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	automating := make(chan struct{})
 	go func() {
 		defer close(automating)
+		if !c.automations {
+			log.Info("automations are off in this process (--automations=false)")
+			return
+		}
 		var wg sync.WaitGroup
 		wg.Add(2)
 		go func() { defer wg.Done(); _ = deadlines.Run(bgCtx) }()
