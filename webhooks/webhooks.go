@@ -113,7 +113,11 @@ func (w *Webhooks) Create(ctx context.Context, body []byte) (Webhook, error) {
 	if err := dec.Decode(&req); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return Webhook{}, invalid(te.Field, "wrong type")
+			field := te.Field
+			if field == "" {
+				field = "body"
+			}
+			return Webhook{}, invalid(field, "must be a "+te.Type.String())
 		}
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			return Webhook{}, invalid(strings.Trim(f, `"`), "unknown field")

@@ -141,7 +141,11 @@ func strict(body []byte, v any) error {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &te):
-			return invalidSetting(te.Field, "must be a %s", te.Type.String())
+			field := te.Field
+			if field == "" {
+				field = "body"
+			}
+			return invalidSetting(field, "must be a %s", te.Type.String())
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			return invalidSetting(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "unknown field")
 		}
