@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"crm/aggregates"
+	"crm/commands"
 	"crm/eventstore"
 	"crm/pgmigrate"
 )
@@ -130,6 +131,13 @@ func New(pool *pgxpool.Pool, log Log, codec *eventstore.Registry, opts Options) 
 	b.bus, err = cqrs.NewCommandBusWithConfig(b.commands, cqrs.CommandBusConfig{
 		GeneratePublishTopic: func(p cqrs.CommandBusGeneratePublishTopicParams) (string, error) {
 			return commandTopic(p.CommandName), nil
+		},
+		// A command's message carries the correlation id of its envelope.
+		OnSend: func(p cqrs.CommandBusOnSendParams) error {
+			if c, ok := p.Command.(interface{ Env() *commands.Envelope }); ok && c.Env().Metadata.CorrelationID != "" {
+				middleware.SetCorrelationID(c.Env().Metadata.CorrelationID, p.Message)
+			}
+			return nil
 		},
 		Marshaler: marshaler,
 		Logger:    wlog,
