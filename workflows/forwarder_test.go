@@ -136,3 +136,55 @@ func TestOneForwarderAtATimeWithTakeover(t *testing.T) {
 	b.stop()
 	<-b.done
 }
+
+// BenchmarkForwarder measures how fast committed events reach an
+// automation: b.N events are appended up front, and the clock runs until
+// the automation has seen them all.
+func BenchmarkForwarder(b *testing.B) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, testdb.NewDatabase(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	for _, set := range []pgmigrate.Set{postgres.Migrations, workflows.Migrations} {
+		if err := pgmigrate.Migrate(ctx, pool, set); err != nil {
+			b.Fatal(err)
+		}
+	}
+	store := postgres.New(pool, postgres.Options{})
+	b.Cleanup(func() { store.Close() })
+	codec, err := eventstore.DomainRegistry()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i += 100 {
+		var evs []eventstore.EventData
+		for j := i; j < min(i+100, b.N); j++ {
+			evs = append(evs, eventstore.EventData{Type: "note.added.v1", SchemaVersion: 1, Data: json.RawMessage(`{}`), Metadata: eventstore.Metadata{Actor: "bench"}})
+		}
+		if _, err := store.Append(ctx, eventstore.StreamEvents{StreamID: fmt.Sprintf("note-%d", i), Expected: eventstore.NoStream, Events: evs}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c := &counter{seen: map[string]int{}}
+	bb, err := workflows.New(pool, store, codec, workflows.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bb.AddAutomation(c)
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	b.ResetTimer()
+	go func() { defer close(done); _ = bb.Run(rctx) }()
+	for {
+		if n, _ := c.counts(); n == b.N {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	stop()
+	<-done
+}
