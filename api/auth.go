@@ -64,7 +64,7 @@ const (
 // rolePermissions is the role table of API.md.
 var rolePermissions = map[string][]string{
 	"admin":   {"*"},
-	"manager": {permSalesRead, permSalesWrite, permAccountsRead, permServiceRead, permServiceWrite, permApprovals, permReports, permAudit, permEvents},
+	"manager": {permSalesRead, permSalesWrite, permAccountsRead, permServiceRead, permServiceWrite, permApprovals, permReports, permAudit, permEvents, permAutomation},
 	"sales":   {permSalesRead, permSalesWrite, permAccountsRead},
 	"support": {permServiceRead, permServiceWrite, permAccountsRead},
 	"analyst": {permSalesRead, permAccountsRead, permServiceRead, permReports, permEvents},

@@ -54,6 +54,11 @@ type Options struct {
 	Requests RequestLog
 	// Verifier checks the log's tamper evidence. Required.
 	Verifier Verifier
+	// Automations serves /v1/automation; without it those routes do not
+	// exist.
+	Automations Automations
+	// Webhooks serves /v1/webhooks; without it those routes do not exist.
+	Webhooks Webhooks
 }
 
 // NewRouter returns the HTTP handler. It fails only when the metrics cannot
@@ -94,7 +99,8 @@ func NewRouter(o Options) (http.Handler, error) {
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{}))
 	r.Get("/openapi.json", serveOpenAPI)
 	s := &server{errs: errorWriter{log: o.Logger}, keys: o.Keys, responses: o.Responses, cmds: o.Commands,
-		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports, requests: o.Requests, verifier: o.Verifier}
+		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports, requests: o.Requests, verifier: o.Verifier,
+		automations: o.Automations, webhooks: o.Webhooks}
 	r.Route("/v1", s.routes)
 	s.root = r
 	return r, nil

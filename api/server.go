@@ -85,6 +85,8 @@ type server struct {
 	reports     ReportQueries
 	requests    RequestLog
 	verifier    Verifier
+	automations Automations
+	webhooks    Webhooks
 	// root is the whole router, to name the route of a request refused
 	// before routing.
 	root chi.Routes
@@ -104,4 +106,6 @@ func (s *server) routes(r chi.Router) {
 	s.reportRoutes(r)
 	s.requestRoutes(r)
 	s.verifyRoutes(r)
+	s.automationRoutes(r)
+	s.webhookRoutes(r)
 }

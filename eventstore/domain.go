@@ -13,6 +13,7 @@ func DomainRegistry() (*Registry, error) {
 	all = append(all, aggregates.ApprovalEvents()...)
 	all = append(all, aggregates.TicketEvents()...)
 	all = append(all, aggregates.ActivityLoggedEvent{})
+	all = append(all, aggregates.AutomationEvents()...)
 	for _, e := range all {
 		if err := r.Register(e.TypeName(), e.SchemaVersion(), e); err != nil {
 			return nil, err

@@ -16,10 +16,14 @@ import (
 	"crm/projections"
 	"crm/repository"
 	"crm/requestlog"
+	"crm/scheduler"
+	"crm/webhooks"
+	"crm/workflows"
 )
 
 // migrationSets are every package's migrations, applied in this order.
-var migrationSets = []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations, requestlog.Migrations}
+var migrationSets = []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations, requestlog.Migrations,
+	workflows.Migrations, scheduler.Migrations, webhooks.Migrations}
 
 // database is an open connection pool and, on the embedded default, the
 // server behind it.
