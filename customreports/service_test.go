@@ -250,3 +250,139 @@ func TestUntilCountsOnlyEventsRecordedUpToThen(t *testing.T) {
 		t.Fatalf("rows changed after completion: %s", got)
 	}
 }
+
+// fingerprint is everything outside a refused report: the events, the
+// other report's rows and checkpoint, a projector's read model, the
+// reports' catalog, and the roles and schemas of reports.
+func (e *env) fingerprint(other string) string {
+	e.t.Helper()
+	ctx := context.Background()
+	var schema string
+	if err := e.pool.QueryRow(ctx, `SELECT schema_name FROM crm_custom_reports WHERE name = $1`, other).Scan(&schema); err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for _, q := range []string{
+		`SELECT md5(string_agg(t::text, '|' ORDER BY position)) FROM crm_events t`,
+		`SELECT md5(string_agg(t::text, '|' ORDER BY source)) FROM "` + schema + `".leads_by_source t`,
+		`SELECT md5(string_agg(t::text, '|')) FROM "` + schema + `".crm_checkpoint t`,
+		`SELECT md5(string_agg(t::text, '|' ORDER BY id)) FROM rm_lists.leads t`,
+		`SELECT md5(string_agg(t::text, '|' ORDER BY name)) FROM crm_custom_reports t`,
+		`SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'crm_rpt_%'`,
+		`SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname LIKE 'crm_rpt_%' OR nspname LIKE 'rm_%'`,
+	} {
+		var s *string
+		if err := e.pool.QueryRow(ctx, q).Scan(&s); err != nil {
+			e.t.Fatalf("%s: %v", q, err)
+		}
+		if s == nil {
+			out = append(out, "null")
+		} else {
+			out = append(out, *s)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestSandboxRefusesEscapesAndChangesNothingElse(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	// A projector's read model, as the projection engine keeps them.
+	if _, err := e.pool.Exec(ctx, `CREATE SCHEMA rm_lists; CREATE TABLE rm_lists.leads (id text PRIMARY KEY, name text);
+INSERT INTO rm_lists.leads VALUES ('l1', 'Ada')`); err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{"web", "referral"} {
+		e.add("lead.captured.v1", map[string]any{"source": src, "n": "1"})
+	}
+	if _, err := e.svc.Create(ctx, bySource, "key:analyst"); err != nil {
+		t.Fatal(err)
+	}
+	e.wait("leads_by_source")
+	var otherSchema string
+	if err := e.pool.QueryRow(ctx, `SELECT schema_name FROM crm_custom_reports WHERE name = 'leads_by_source'`).Scan(&otherSchema); err != nil {
+		t.Fatal(err)
+	}
+	before := e.fingerprint("leads_by_source")
+	const table = "CREATE TABLE x (k text PRIMARY KEY, n bigint)"
+	cases := []struct {
+		name, table, handler, field string
+	}{
+		{"delete events", table, "DELETE FROM crm_events", "handlers.lead.captured.v1"},
+		{"delete qualified events", table, "DELETE FROM public.crm_events", "handlers.lead.captured.v1"},
+		{"events into a report", table, "INSERT INTO x SELECT stream_id, version FROM public.crm_events", "handlers.lead.captured.v1"},
+		{"drop another report's table", table, `DROP TABLE "` + otherSchema + `".leads_by_source`, "handlers.lead.captured.v1"},
+		{"delete another report's rows", table, `DELETE FROM "` + otherSchema + `".leads_by_source`, "handlers.lead.captured.v1"},
+		{"drop another report's table in the DDL", table + `; DROP TABLE "` + otherSchema + `".leads_by_source`, "INSERT INTO x VALUES (:stream_id, 1)", "table"},
+		{"read pg_authid", table, "INSERT INTO x SELECT rolname, 1 FROM pg_authid", "handlers.lead.captured.v1"},
+		{"read the catalog's secrets", table, "INSERT INTO x SELECT role_password, 1 FROM crm_custom_reports", "handlers.lead.captured.v1"},
+		{"read a read model", table, "INSERT INTO x SELECT id, 1 FROM rm_lists.leads", "handlers.lead.captured.v1"},
+		{"write the checkpoint", table, "UPDATE crm_checkpoint SET position = ''", "handlers.lead.captured.v1"},
+		{"invalid SQL", table, "INSERT INTO x VALUES (:stream_id, 1", "handlers.lead.captured.v1"},
+		{"unknown column", table, "INSERT INTO x (nope) VALUES (:stream_id)", "handlers.lead.captured.v1"},
+		{"unknown parameter", table, "INSERT INTO x VALUES (:streamid, 1)", "handlers.lead.captured.v1"},
+		{"two statements", table, "INSERT INTO x VALUES (:stream_id, 1); DELETE FROM x", "handlers.lead.captured.v1"},
+		{"not DML", table, "SELECT set_config('session_authorization', 'crm', false)", "handlers.lead.captured.v1"},
+		{"table as a query", "CREATE TABLE x AS SELECT * FROM crm_events", "INSERT INTO x VALUES (:stream_id, 1)", "table"},
+		{"table like another", "CREATE TABLE x (LIKE public.crm_events)", "INSERT INTO x VALUES (:stream_id, 1)", "table"},
+		{"table elsewhere", "CREATE TABLE public.x (k text PRIMARY KEY)", "INSERT INTO x VALUES (:stream_id)", "table"},
+		{"no primary key", "CREATE TABLE x (k text)", "INSERT INTO x VALUES (:stream_id)", "table"},
+		{"a view", "CREATE VIEW x AS SELECT 1", "INSERT INTO x VALUES (:stream_id)", "table"},
+		{"bad DDL", "CREATE TABLE x (k text PRIMARY KEY, n nosuchtype)", "INSERT INTO x VALUES (:stream_id, 1)", "table"},
+		{"unknown event type", table, "INSERT INTO x VALUES (:stream_id, 1)", "handlers.lead.captured.v9"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			typ := strings.TrimPrefix(c.field, "handlers.")
+			if c.field == "table" {
+				typ = "lead.captured.v1"
+			}
+			_, err := e.svc.Create(ctx, customreports.Definition{Name: "escape", Table: c.table, Handlers: map[string]string{typ: c.handler}}, "key:analyst")
+			var invalid *customreports.InvalidError
+			if !errors.As(err, &invalid) || invalid.Field != c.field {
+				t.Fatalf("want a refusal naming %s, got %v", c.field, err)
+			}
+			t.Log(err)
+			if after := e.fingerprint("leads_by_source"); after != before {
+				t.Fatalf("something else changed:\nbefore %s\nafter  %s", before, after)
+			}
+		})
+	}
+	// What passes validation but breaks out at run time fails the report
+	// at that handler and event, and changes nothing else.
+	first := e.add("lead.captured.v1", map[string]any{"source": "web", "n": "1"})
+	_ = first
+	bad := e.add("lead.captured.v1", map[string]any{"source": "web", "n": "not a number"})
+	// leads_by_source moved on by two events; take a new fingerprint once
+	// it has read them.
+	e.wait("leads_by_source")
+	before = e.fingerprint("leads_by_source")
+	for _, c := range []struct{ name, handler, at string }{
+		{"session authorization", `WITH s AS (SELECT set_config('session_authorization', 'crm', false) AS v) INSERT INTO x SELECT v, 1 FROM s`, ""},
+		{"reset role", `WITH s AS (SELECT set_config('role', 'crm', false) AS v) INSERT INTO x SELECT v, 1 FROM s`, ""},
+		{"bad value", `INSERT INTO x VALUES (:event_id, (:data.n)::bigint)`, bad.Cursor.String()},
+		{"statement time", `INSERT INTO x SELECT :event_id, 1 FROM pg_sleep(5)`, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			name := "runtime_" + strings.ReplaceAll(c.name, " ", "_")
+			if _, err := e.svc.Create(ctx, customreports.Definition{Name: name, Table: table,
+				Handlers: map[string]string{"lead.captured.v1": c.handler}}, "key:analyst"); err != nil {
+				t.Fatal(err)
+			}
+			st := e.wait(name)
+			if st.State != "failed" || st.Error == nil || st.Error.Handler != "lead.captured.v1" || st.Error.Position == "" {
+				t.Fatalf("want failed at the handler, got %+v %+v", st, st.Error)
+			}
+			if c.at != "" && st.Error.Position != c.at {
+				t.Fatalf("failed at %s, want %s", st.Error.Position, c.at)
+			}
+			t.Log(st.Error.Message)
+			if err := e.svc.Drop(ctx, name); err != nil {
+				t.Fatal(err)
+			}
+			if after := e.fingerprint("leads_by_source"); after != before {
+				t.Fatalf("something else changed:\nbefore %s\nafter  %s", before, after)
+			}
+		})
+	}
+}
