@@ -70,7 +70,7 @@ func newEnv(t *testing.T) *env {
 	store := postgres.New(pool, postgres.Options{Clock: c.Now, PollInterval: 50 * time.Millisecond})
 	t.Cleanup(func() { store.Close() })
 	types := []string{"lead.captured.v1", "opportunity.opened.v1", "opportunity.stage_changed.v1", "lead.converted.v1",
-		"ticket.opened.v1", "ticket.responded.v1", "ticket.resolved.v1"}
+		"ticket.opened.v1", "ticket.responded.v1", "ticket.resolved.v1", "opportunity.amount_changed.v1", "opportunity.reopened.v1"}
 	svc := customreports.New(pool, store, customreports.Options{Types: types, Poll: 50 * time.Millisecond, BatchSize: 100,
 		StatementTimeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx, stop := context.WithCancel(ctx)
