@@ -85,6 +85,7 @@ type server struct {
 	reports     ReportQueries
 	requests    RequestLog
 	verifier    Verifier
+	custom      CustomReports
 	// root is the whole router, to name the route of a request refused
 	// before routing.
 	root chi.Routes
@@ -104,4 +105,5 @@ func (s *server) routes(r chi.Router) {
 	s.reportRoutes(r)
 	s.requestRoutes(r)
 	s.verifyRoutes(r)
+	s.customReportRoutes(r)
 }

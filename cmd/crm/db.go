@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"crm/apikeys"
+	"crm/customreports"
 	"crm/embeddedpg"
 	"crm/eventstore/postgres"
 	"crm/pgmigrate"
@@ -19,7 +20,8 @@ import (
 )
 
 // migrationSets are every package's migrations, applied in this order.
-var migrationSets = []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations, requestlog.Migrations}
+var migrationSets = []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations, requestlog.Migrations,
+	customreports.Migrations}
 
 // database is an open connection pool and, on the embedded default, the
 // server behind it.

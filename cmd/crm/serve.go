@@ -20,6 +20,7 @@ import (
 	"crm/api"
 	"crm/apikeys"
 	"crm/commands"
+	"crm/customreports"
 	"crm/eventstore"
 	"crm/eventstore/esdb"
 	"crm/eventstore/postgres"
@@ -144,6 +145,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	queries := readmodels.New(db.pool)
 	requests := requestlog.New(db.pool, requestlog.Options{Logger: log})
 	defer requests.Close()
+	custom := customreports.New(db.pool, store, customreports.Options{Types: codec.Types(), Logger: log})
+	defer custom.Close()
 	var ready api.Readiness = db
 	if eventLog != nil {
 		ready = storeReadiness{db: db, store: eventLog}
@@ -151,7 +154,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	handler, err := api.NewRouter(api.Options{Ready: ready, Metrics: reg, Logger: log, Version: versionString(),
 		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: commands.New(repo, commands.Options{}), Responses: repo,
 		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests,
-		Verifier: verifier})
+		Verifier: verifier, CustomReports: custom})
 	if err != nil {
 		return err
 	}
@@ -167,6 +170,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return
 		}
 		checker.Run(bgCtx, c.seal.interval.value, func(err error) { log.Error("seal the event log", "err", err) })
+	}()
+	reporting := make(chan struct{})
+	go func() {
+		defer close(reporting)
+		_ = custom.Run(bgCtx)
 	}()
 	projecting := make(chan struct{})
 	go func() {
@@ -220,6 +228,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// its checkpoint); rebuilds stop before their swap.
 	stopBackground()
 	<-projecting
+	<-reporting
 	<-sealing
 	adapter.Wait()
 	requests.Close() // writes the request audit entries still queued
