@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"crm/customreports"
@@ -385,4 +386,170 @@ INSERT INTO rm_lists.leads VALUES ('l1', 'Ada')`); err != nil {
 			}
 		})
 	}
+}
+
+// TestReportRoleLogsInWithItsPassword makes the server ask every role but
+// the engine's for a SCRAM password, as a server reached with
+// --database-url usually does, and runs a report there.
+func TestReportRoleLogsInWithItsPassword(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var hbaFile, engineUser string
+	if err := e.pool.QueryRow(ctx, `SELECT current_setting('hba_file'), current_user`).Scan(&hbaFile, &engineUser); err != nil {
+		t.Fatal(err)
+	}
+	orig, err := os.ReadFile(hbaFile)
+	if err != nil {
+		t.Skipf("cannot read the server's pg_hba.conf: %v", err)
+	}
+	reload := func(conf []byte) {
+		t.Helper()
+		if err := os.WriteFile(hbaFile, conf, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var ok bool
+		if err := e.pool.QueryRow(ctx, `SELECT pg_reload_conf()`).Scan(&ok); err != nil || !ok {
+			t.Fatalf("reload: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	conf := fmt.Sprintf("local all %s trust\nhost all %s 127.0.0.1/32 trust\nlocal all all scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n", engineUser, engineUser)
+	reload([]byte(conf))
+	t.Cleanup(func() { reload(orig) })
+
+	e.add("lead.captured.v1", map[string]any{"source": "web"})
+	if _, err := e.svc.Create(ctx, bySource, "key:analyst"); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.wait("leads_by_source"); st.State != "running" {
+		t.Fatalf("status %+v %+v", st, st.Error)
+	}
+	if got := e.rows("leads_by_source", ""); !strings.Contains(got, `"source":"web"`) {
+		t.Fatalf("rows %s", got)
+	}
+	// The server does ask for the password: a wrong one is refused.
+	var role string
+	if err := e.pool.QueryRow(ctx, `SELECT role_name FROM crm_custom_reports WHERE name = 'leads_by_source'`).Scan(&role); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.pool.Config().ConnConfig.Copy()
+	cfg.User, cfg.Password = role, "wrong"
+	if conn, err := pgx.ConnectConfig(ctx, cfg); err == nil {
+		conn.Close(ctx)
+		t.Fatal("a wrong password was accepted: the server did not ask for one")
+	}
+}
+
+// TestEngineWithoutCreateRole: an engine whose database role may not
+// create roles gets a clear refusal, and nothing is created.
+func TestEngineWithoutCreateRole(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	weak := fmt.Sprintf("crm_weak_%d", time.Now().UnixNano()%1e9)
+	if _, err := e.pool.Exec(ctx, `CREATE ROLE `+weak+` LOGIN NOSUPERUSER NOCREATEROLE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON crm_custom_reports, crm_events TO `+weak+`;
+GRANT USAGE ON SCHEMA public TO `+weak); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = e.pool.Exec(context.Background(), `DROP OWNED BY `+weak+`; DROP ROLE `+weak)
+	})
+	cfg := e.pool.Config()
+	cfg.ConnConfig.User = weak
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	svc := customreports.New(pool, e.store, customreports.Options{})
+	defer svc.Close()
+	before := 0
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM pg_roles WHERE rolname LIKE 'crm_rpt_%'`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Create(ctx, bySource, "key:analyst")
+	if !errors.Is(err, customreports.ErrSandboxUnavailable) || !strings.Contains(err.Error(), "CREATEROLE") {
+		t.Fatalf("want a refusal naming CREATEROLE, got %v", err)
+	}
+	after := 0
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM pg_roles WHERE rolname LIKE 'crm_rpt_%'`).Scan(&after); err != nil || after != before {
+		t.Fatalf("roles before %d, after %d (%v)", before, after, err)
+	}
+	if list, err := e.svc.List(ctx); err != nil || len(list) != 0 {
+		t.Fatalf("reports: %v %v", list, err)
+	}
+}
+
+// TestExactlyOnceAcrossProcesses runs the report in several services at
+// once, as several crm serve processes would, stopping them one after
+// another mid-replay: each event counts exactly once.
+func TestExactlyOnceAcrossProcesses(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const n = 3000
+	var batch []eventstore.StreamEvents
+	for i := range n {
+		b, _ := json.Marshal(map[string]any{"source": fmt.Sprintf("s%d", i%7)})
+		batch = append(batch, eventstore.StreamEvents{StreamID: fmt.Sprintf("lead-x%d", i), Expected: eventstore.NoStream,
+			Events: []eventstore.EventData{{Type: "lead.captured.v1", SchemaVersion: 1, Data: b, Metadata: eventstore.Metadata{Actor: "key:test"}}}})
+		if len(batch) == 500 {
+			if _, err := e.store.Append(ctx, batch...); err != nil {
+				t.Fatal(err)
+			}
+			batch = nil
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	type proc struct {
+		stop context.CancelFunc
+		done chan struct{}
+	}
+	start := func() proc {
+		svc := customreports.New(e.pool, e.store, customreports.Options{Poll: 20 * time.Millisecond, BatchSize: 50, Logger: logger})
+		c, stop := context.WithCancel(ctx)
+		p := proc{stop: stop, done: make(chan struct{})}
+		go func() { defer close(p.done); _ = svc.Run(c); svc.Close() }()
+		return p
+	}
+	// The test's own service runs too; three more compete with it.
+	procs := []proc{start(), start(), start()}
+	if _, err := e.svc.Create(ctx, bySource, "key:analyst"); err != nil {
+		t.Fatal(err)
+	}
+	seen := func() int64 {
+		st, err := e.svc.Get(ctx, "leads_by_source")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Progress.EventsSeen
+	}
+	began := time.Now()
+	for i, p := range procs {
+		t.Logf("%v: %d seen", time.Since(began), seen())
+		for limit := int64(n) * int64(i+1) / 5; seen() < limit; {
+			time.Sleep(5 * time.Millisecond)
+		}
+		p.stop()
+		<-p.done
+	}
+	st := e.wait("leads_by_source")
+	if st.State != "running" || st.Progress.EventsSeen != n {
+		t.Fatalf("status %+v", st)
+	}
+	var total, rowsN int
+	if err := e.pool.QueryRow(ctx, `SELECT sum(n), count(*) FROM `+`"`+roleOf(t, e, "leads_by_source")+`".leads_by_source`).Scan(&total, &rowsN); err != nil {
+		t.Fatal(err)
+	}
+	if total != n || rowsN != 7 {
+		t.Fatalf("counted %d events in %d rows, want %d in 7", total, rowsN, n)
+	}
+}
+
+func roleOf(t *testing.T, e *env, name string) string {
+	t.Helper()
+	var r string
+	if err := e.pool.QueryRow(context.Background(), `SELECT role_name FROM crm_custom_reports WHERE name = $1`, name).Scan(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
