@@ -56,6 +56,12 @@ var t0 = time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC)
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the service's options changed by opt.
+func newEnvWith(t *testing.T, opt func(*customreports.Options)) *env {
+	t.Helper()
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, testdb.NewDatabase(t))
 	if err != nil {
@@ -72,8 +78,12 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { store.Close() })
 	types := []string{"lead.captured.v1", "opportunity.opened.v1", "opportunity.stage_changed.v1", "lead.converted.v1",
 		"ticket.opened.v1", "ticket.responded.v1", "ticket.resolved.v1", "opportunity.amount_changed.v1", "opportunity.reopened.v1"}
-	svc := customreports.New(pool, store, customreports.Options{Types: types, Poll: 50 * time.Millisecond, BatchSize: 100,
-		StatementTimeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	opts := customreports.Options{Types: types, Poll: 50 * time.Millisecond, BatchSize: 100,
+		StatementTimeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if opt != nil {
+		opt(&opts)
+	}
+	svc := customreports.New(pool, store, opts)
 	ctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = svc.Run(ctx) }()
@@ -552,4 +562,27 @@ func roleOf(t *testing.T, e *env, name string) string {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestSizeLimitFailsTheReport: a report that outgrows its limit stops in
+// the failed state at the batch that would have crossed it, keeping what
+// was committed before.
+func TestSizeLimitFailsTheReport(t *testing.T) {
+	e := newEnvWith(t, func(o *customreports.Options) { o.MaxBytes = 200 << 10; o.BatchSize = 10 })
+	for i := range 100 {
+		e.add("lead.captured.v1", map[string]any{"source": fmt.Sprintf("s%d", i)})
+	}
+	d := customreports.Definition{Name: "big", Table: "CREATE TABLE big (k text PRIMARY KEY, filler text NOT NULL)",
+		Handlers: map[string]string{"lead.captured.v1": `INSERT INTO big SELECT :event_id, string_agg(md5(g::text || :event_id), '') FROM generate_series(1, 300) g`}}
+	if _, err := e.svc.Create(context.Background(), d, "key:analyst"); err != nil {
+		t.Fatal(err)
+	}
+	st := e.wait("big")
+	if st.State != "failed" || st.Error == nil || st.Error.Handler != "" || !strings.Contains(st.Error.Message, "limit") {
+		t.Fatalf("status %+v %+v", st, st.Error)
+	}
+	if st.Progress.EventsSeen == 0 || st.Progress.EventsSeen >= 100 || st.Progress.EventsSeen%10 != 0 {
+		t.Fatalf("committed %d events; want whole batches before the limit", st.Progress.EventsSeen)
+	}
+	t.Log(st.Error.Message, st.Progress.EventsSeen)
 }
