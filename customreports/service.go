@@ -432,7 +432,7 @@ func (s *Service) reader(ctx context.Context, name string, sb sandbox) (*pgxpool
 	s.asRole(cfg.ConnConfig, name, sb)
 	cfg.MaxConns, cfg.MinConns = 2, 0
 	cfg.MaxConnIdleTime = time.Minute
-	cfg.BeforeAcquire, cfg.AfterRelease, cfg.AfterConnect, cfg.BeforeConnect = nil, nil, nil, nil
+	cfg.PrepareConn, cfg.AfterRelease, cfg.AfterConnect, cfg.BeforeConnect = nil, nil, nil, nil
 	p, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sessions of report %s: %w", name, err)
