@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -93,15 +95,32 @@ func TestCustomReportOverHTTP(t *testing.T) {
 	}
 	e.must(http.StatusNotFound, e.do("analyst", http.MethodGet, "/v1/reports/custom/nope", nil))
 
-	// Refusals name the handler and create nothing.
-	bad := map[string]any{"name": "escape", "table": "CREATE TABLE x (k text PRIMARY KEY)",
-		"handlers": map[string]string{"lead.captured.v1": "DELETE FROM crm_events"}}
-	r := e.must(http.StatusBadRequest, e.do("analyst", http.MethodPost, "/v1/reports/custom", bad))
-	var problem struct {
-		Errors []struct{ Field, Message string } `json:"errors"`
+	// Refusals name the handler and leave everything else as it was.
+	var schema string
+	if err := e.pool.QueryRow(context.Background(), `SELECT schema_name FROM crm_custom_reports WHERE name = 'leads_by_source'`).Scan(&schema); err != nil {
+		t.Fatal(err)
 	}
-	if err := json.Unmarshal(r.raw, &problem); err != nil || len(problem.Errors) != 1 || problem.Errors[0].Field != "handlers.lead.captured.v1" {
-		t.Fatalf("refusal: %s", r.raw)
+	events, rowsBefore := e.eventCount(), string(e.must(http.StatusOK, e.do("analyst", http.MethodGet, "/v1/reports/custom/leads_by_source", nil)).raw)
+	for _, handler := range []string{
+		"DELETE FROM crm_events",
+		`DROP TABLE "` + schema + `".leads_by_source`,
+		`DELETE FROM "` + schema + `".leads_by_source`,
+		"INSERT INTO x SELECT rolname FROM pg_authid",
+		"INSERT INTO x VALUES (:stream_id",
+	} {
+		bad := map[string]any{"name": "escape", "table": "CREATE TABLE x (k text PRIMARY KEY)",
+			"handlers": map[string]string{"lead.captured.v1": handler}}
+		r := e.must(http.StatusBadRequest, e.do("analyst", http.MethodPost, "/v1/reports/custom", bad))
+		var problem struct {
+			Errors []struct{ Field, Message string } `json:"errors"`
+		}
+		if err := json.Unmarshal(r.raw, &problem); err != nil || len(problem.Errors) != 1 || problem.Errors[0].Field != "handlers.lead.captured.v1" {
+			t.Fatalf("refusal of %s: %s", handler, r.raw)
+		}
+		rows := string(e.must(http.StatusOK, e.do("analyst", http.MethodGet, "/v1/reports/custom/leads_by_source", nil)).raw)
+		if e.eventCount() != events || rows != rowsBefore {
+			t.Fatalf("%s changed something: %d events (was %d), rows %s (were %s)", handler, e.eventCount(), events, rows, rowsBefore)
+		}
 	}
 	e.must(http.StatusBadRequest, e.do("analyst", http.MethodPost, "/v1/reports/custom", `{"name": "x", "tables": "y"}`))
 	list := e.must(http.StatusOK, e.do("analyst", http.MethodGet, "/v1/reports/custom", nil))
@@ -133,4 +152,35 @@ func TestCustomReportOverHTTP(t *testing.T) {
 	}
 	e.must(http.StatusNotFound, e.do("analyst", http.MethodDelete, "/v1/reports/custom/leads_by_source", nil))
 	e.must(http.StatusNotFound, e.do("analyst", http.MethodGet, "/v1/reports/custom/leads_by_source", nil))
+}
+
+// TestCustomReportUntilOverHTTP: a report with until between two batches
+// of leads counts only the first batch, and says it is complete.
+func TestCustomReportUntilOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	capture := func(src string, i int) {
+		e.must(http.StatusCreated, e.do("sales", http.MethodPost, "/v1/leads", leadWith("source", src, "email", fmt.Sprintf("u%d@example.com", i))))
+	}
+	for i, src := range []string{"webinar", "referral", "webinar"} {
+		capture(src, i)
+	}
+	time.Sleep(50 * time.Millisecond)
+	until := time.Now().UTC()
+	time.Sleep(50 * time.Millisecond)
+	for i, src := range []string{"webinar", "event", "event", "referral"} {
+		capture(src, 10+i)
+	}
+	def := map[string]any{"name": "leads_q1", "table": "CREATE TABLE leads_q1 (source text PRIMARY KEY, n int NOT NULL)",
+		"handlers": map[string]string{"lead.captured.v1": "INSERT INTO leads_q1 VALUES (:data.source, 1) ON CONFLICT (source) DO UPDATE SET n = leads_q1.n + 1"},
+		"until":    until.Format(time.RFC3339Nano)}
+	e.must(http.StatusCreated, e.do("analyst", http.MethodPost, "/v1/reports/custom", def))
+	st := e.customReport("analyst", "leads_q1")
+	if st["state"] != "complete" || st["progress"].(map[string]any)["events_seen"].(float64) < 3 {
+		t.Fatalf("status: %v", st)
+	}
+	rows := e.must(http.StatusOK, e.do("manager", http.MethodGet, "/v1/reports/custom/leads_q1", nil))
+	if got := string(rows.raw); !strings.Contains(got, `"items":[{"n":1,"source":"referral"},{"n":2,"source":"webinar"}]`) {
+		t.Fatalf("rows: %s", got)
+	}
+	e.must(http.StatusNoContent, e.do("admin", http.MethodDelete, "/v1/reports/custom/leads_q1", nil))
 }

@@ -50,7 +50,7 @@ func (s *Service) createSandbox(ctx context.Context, sb sandbox) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Only hex digits: safe to inline, as CREATE ROLE takes no parameters.
 		if _, err := tx.Exec(ctx, `CREATE ROLE `+sb.ident()+` LOGIN PASSWORD '`+sb.password+`'
-NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 8`); err != nil {
+NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 32`); err != nil {
 			return fmt.Errorf("create role: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `CREATE SCHEMA `+sb.ident()); err != nil {
@@ -136,7 +136,7 @@ func (s *Service) dropSandbox(ctx context.Context, sb sandbox) error {
 
 // connectAs opens a session logged in as the report's role, with the
 // engine's connection settings otherwise: the report's schema alone on the
-// search path and the statement timeout set.
+// search path, the statement timeout set and times in UTC.
 func (s *Service) connectAs(ctx context.Context, report string, sb sandbox) (*pgx.Conn, error) {
 	cfg := s.pool.Config().ConnConfig.Copy()
 	s.asRole(cfg, report, sb)
@@ -154,6 +154,7 @@ func (s *Service) asRole(cfg *pgx.ConnConfig, report string, sb sandbox) {
 		"application_name":  "crm report " + report,
 		"search_path":       sb.ident(),
 		"statement_timeout": fmt.Sprint(s.opts.StatementTimeout.Milliseconds()),
+		"TimeZone":          "UTC",
 	}
 	// Statements run as sent; no statement cache keyed by text.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
