@@ -44,7 +44,7 @@ func (c *clock) Set(t time.Time) {
 }
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	pool  *pgxpool.Pool
 	store *postgres.Store
 	svc   *customreports.Service
@@ -54,13 +54,13 @@ type env struct {
 
 var t0 = time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC)
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	return newEnvWith(t, nil)
 }
 
 // newEnvWith is newEnv with the service's options changed by opt.
-func newEnvWith(t *testing.T, opt func(*customreports.Options)) *env {
+func newEnvWith(t testing.TB, opt func(*customreports.Options)) *env {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, testdb.NewDatabase(t))
