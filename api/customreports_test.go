@@ -72,7 +72,7 @@ func TestCustomReportOverHTTP(t *testing.T) {
 	}
 	for _, role := range []string{"analyst", "manager", "admin"} {
 		rows := e.must(http.StatusOK, e.do(role, http.MethodGet, "/v1/reports/custom/leads_by_source", nil))
-		if got := string(rows.raw); !strings.Contains(got, `"items":[{"n":1,"source":"referral"},{"n":2,"source":"webinar"}]`) ||
+		if got := string(rows.raw); !strings.Contains(got, `"items":[{"source":"referral","n":1},{"source":"webinar","n":2}]`) ||
 			!strings.Contains(got, `"next_cursor":null`) {
 			t.Fatalf("%s rows: %s", role, got)
 		}
@@ -84,7 +84,7 @@ func TestCustomReportOverHTTP(t *testing.T) {
 		t.Fatalf("first page: %s", page.raw)
 	}
 	page = e.must(http.StatusOK, e.do("analyst", http.MethodGet, "/v1/reports/custom/leads_by_source?limit=1&cursor="+next, nil))
-	if !strings.Contains(string(page.raw), `"items":[{"n":2,"source":"webinar"}],"next_cursor":null`) {
+	if !strings.Contains(string(page.raw), `"items":[{"source":"webinar","n":2}],"next_cursor":null`) {
 		t.Fatalf("second page: %s", page.raw)
 	}
 	for _, q := range []string{"?limit=0", "?cursor=bm90IGpzb24", "?table=nope"} {
@@ -179,7 +179,7 @@ func TestCustomReportUntilOverHTTP(t *testing.T) {
 		t.Fatalf("status: %v", st)
 	}
 	rows := e.must(http.StatusOK, e.do("manager", http.MethodGet, "/v1/reports/custom/leads_q1", nil))
-	if got := string(rows.raw); !strings.Contains(got, `"items":[{"n":1,"source":"referral"},{"n":2,"source":"webinar"}]`) {
+	if got := string(rows.raw); !strings.Contains(got, `"items":[{"source":"referral","n":1},{"source":"webinar","n":2}]`) {
 		t.Fatalf("rows: %s", got)
 	}
 	e.must(http.StatusNoContent, e.do("admin", http.MethodDelete, "/v1/reports/custom/leads_q1", nil))

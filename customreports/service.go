@@ -379,7 +379,7 @@ func (s *Service) Rows(ctx context.Context, name, table, cursor string, limit in
 		where = fmt.Sprintf(`WHERE (%s) > (SELECT %s FROM jsonb_populate_record(NULL::%s, $2::jsonb) AS c)`, keyList, strings.Join(c, ", "), rel)
 		args = append(args, string(after))
 	}
-	q := fmt.Sprintf(`SELECT to_jsonb(t), jsonb_build_object(%s) FROM %s AS t %s ORDER BY %s LIMIT $1`,
+	q := fmt.Sprintf(`SELECT row_to_json(t), jsonb_build_object(%s) FROM %s AS t %s ORDER BY %s LIMIT $1`,
 		strings.Join(pairs, ", "), rel, where, keyList)
 	pool, err := s.reader(ctx, name, sb)
 	if err != nil {

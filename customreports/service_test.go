@@ -176,7 +176,7 @@ func TestReportHasExactlyTheExpectedRows(t *testing.T) {
 	if st.State != "running" || st.Progress.EventsSeen != 10 || st.Progress.EventsApplied != 5 {
 		t.Fatalf("status %+v", st)
 	}
-	want := `[{"n":1,"source":"event","last_at":"2026-03-31T12:00:00+00:00"},{"n":1,"source":"referral","last_at":"2026-03-31T12:00:00+00:00"},{"n":3,"source":"web","last_at":"2026-03-31T12:00:00+00:00"}]`
+	want := `[{"source":"event","n":1,"last_at":"2026-03-31T12:00:00+00:00"},{"source":"referral","n":1,"last_at":"2026-03-31T12:00:00+00:00"},{"source":"web","n":3,"last_at":"2026-03-31T12:00:00+00:00"}]`
 	if got := e.rows("leads_by_source", ""); got != want {
 		t.Fatalf("rows\n got %s\nwant %s", got, want)
 	}
@@ -184,7 +184,7 @@ func TestReportHasExactlyTheExpectedRows(t *testing.T) {
 	e.add("lead.captured.v1", map[string]any{"source": "referral"})
 	e.wait("leads_by_source")
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(e.rows("leads_by_source", ""), `{"n":2,"source":"referral"`) {
+	for !strings.Contains(e.rows("leads_by_source", ""), `{"source":"referral","n":2`) {
 		if time.Now().After(deadline) {
 			t.Fatalf("live event not applied: %s", e.rows("leads_by_source", ""))
 		}
@@ -250,7 +250,7 @@ func TestUntilCountsOnlyEventsRecordedUpToThen(t *testing.T) {
 	if st.State != "complete" || st.Progress.EventsSeen != 3 {
 		t.Fatalf("status %+v", st)
 	}
-	want := `[{"n":1,"source":"referral","last_at":"2026-03-31T12:00:00+00:00"},{"n":2,"source":"web","last_at":"2026-03-31T12:00:00+00:00"}]`
+	want := `[{"source":"referral","n":1,"last_at":"2026-03-31T12:00:00+00:00"},{"source":"web","n":2,"last_at":"2026-03-31T12:00:00+00:00"}]`
 	if got := e.rows("leads_then", ""); got != want {
 		t.Fatalf("rows\n got %s\nwant %s", got, want)
 	}
