@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -34,10 +35,24 @@ func (s *server) customReportRoutes(r chi.Router) {
 			s.errs.write(w, r, err)
 			return
 		}
-		var d customreports.Definition
-		if err := decodeStrict(body, &d); err != nil {
+		var req struct {
+			Name     string            `json:"name"`
+			Table    string            `json:"table"`
+			Handlers map[string]string `json:"handlers"`
+			Until    *string           `json:"until"`
+		}
+		if err := decodeStrict(body, &req); err != nil {
 			s.errs.write(w, r, err)
 			return
+		}
+		d := customreports.Definition{Name: req.Name, Table: req.Table, Handlers: req.Handlers}
+		if req.Until != nil {
+			until, err := time.Parse(time.RFC3339Nano, *req.Until)
+			if err != nil {
+				s.errs.write(w, r, badField("until", "must be an RFC 3339 time such as 2026-03-31T23:59:59Z"))
+				return
+			}
+			d.Until = &until
 		}
 		st, err := s.custom.Create(r.Context(), d, principalOf(r.Context()).Actor())
 		if err != nil {

@@ -123,6 +123,14 @@ func TestCustomReportOverHTTP(t *testing.T) {
 		}
 	}
 	e.must(http.StatusBadRequest, e.do("analyst", http.MethodPost, "/v1/reports/custom", `{"name": "x", "tables": "y"}`))
+	badUntil := map[string]any{"name": "x", "table": "CREATE TABLE x (k text PRIMARY KEY)",
+		"handlers": map[string]string{"lead.captured.v1": "INSERT INTO x VALUES (:stream_id)"}, "until": "yesterday"}
+	if r := e.must(http.StatusBadRequest, e.do("analyst", http.MethodPost, "/v1/reports/custom", badUntil)); !strings.Contains(string(r.raw), `"field":"until"`) {
+		t.Fatalf("bad until: %s", r.raw)
+	}
+	if r := e.must(http.StatusBadRequest, e.do("analyst", http.MethodPost, "/v1/reports/custom", `{"name": "Bad Name", "table": "", "handlers": {}}`)); !strings.Contains(string(r.raw), `"field":"name"`) {
+		t.Fatalf("bad name: %s", r.raw)
+	}
 	list := e.must(http.StatusOK, e.do("analyst", http.MethodGet, "/v1/reports/custom", nil))
 	if n := len(list.body["items"].([]any)); n != 1 {
 		t.Fatalf("refused definitions were kept: %s", list.raw)
