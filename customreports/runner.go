@@ -101,6 +101,7 @@ func (s *Service) hold(ctx context.Context, name string) {
 		return
 	}
 	log := s.opts.Logger.With("report", name)
+	backoff := s.opts.Poll
 	for ctx.Err() == nil {
 		rctx, cancel := context.WithCancel(ctx)
 		s.mu.Lock()
@@ -125,12 +126,15 @@ func (s *Service) hold(ctx context.Context, name string) {
 			s.recordFailure(context.WithoutCancel(ctx), name, f)
 			return
 		case err != nil && !errors.Is(err, context.Canceled):
-			log.Warn("custom report interrupted; retrying", "err", err)
+			log.Warn("custom report interrupted; retrying", "err", err, "retry_in", backoff)
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(s.opts.Poll):
+			case <-time.After(backoff):
 			}
+			backoff = min(2*backoff, 30*time.Second)
+		default:
+			backoff = s.opts.Poll
 		}
 	}
 }
