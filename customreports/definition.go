@@ -36,6 +36,7 @@ type InvalidError struct {
 	Message string
 }
 
+// Error names the field and what is wrong with it.
 func (e *InvalidError) Error() string { return e.Field + ": " + e.Message }
 
 func invalid(field, format string, args ...any) error {
