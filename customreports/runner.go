@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"crm/eventstore"
 )
@@ -296,15 +297,18 @@ func (s *Service) applyBatch(ctx context.Context, conn *pgx.Conn, name string, e
 		return fmt.Errorf("checkpoint moved from %q to %q", cp.position, stored)
 	}
 	// A handler may change its session's settings; every batch starts
-	// from the engine's, and a client-side deadline backs the server's.
-	if _, err := tx.Exec(ctx, `SELECT set_config('statement_timeout', $1, true), set_config('search_path', $2, true)`,
-		strconv.FormatInt(s.opts.StatementTimeout.Milliseconds(), 10), e.sb.ident()); err != nil {
+	// from the engine's search path, and every statement re-arms the
+	// statement timeout before it runs (a statement's timer starts with it,
+	// so a handler that turns the timeout off affects no other statement).
+	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, e.sb.ident()); err != nil {
 		return err
 	}
 	var (
 		seen, applied int64
 		last          string
 		reached       bool
+		run           []int // indexes of the events a handler runs for
+		params        [][][]byte
 	)
 	for i := range batch {
 		ev := &batch[i]
@@ -322,16 +326,13 @@ func (s *Service) applyBatch(ctx context.Context, conn *pgx.Conn, name string, e
 		if err != nil {
 			return &failure{handler: ev.Type, position: last, err: err}
 		}
-		sctx, cancel := context.WithTimeout(ctx, s.opts.StatementTimeout+2*time.Second)
-		_, err = conn.PgConn().ExecPrepared(sctx, h.stmt, vals, nil, nil).Close()
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return &failure{handler: ev.Type, position: last, err: err}
+		run, params = append(run, i), append(params, vals)
+	}
+	if len(run) > 0 {
+		if err := s.pipeline(ctx, conn, e, batch, run, params); err != nil {
+			return err
 		}
-		applied++
+		applied = int64(len(run))
 	}
 	if seen > 0 {
 		var size, objects int64
@@ -450,4 +451,54 @@ func bind(params []string, ev *eventstore.Event) ([][]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// pipeline runs the handlers of the events batch[run[k]] with params[k],
+// in order, in one round trip: each statement preceded by the statement
+// timeout. The first statement that fails is a *failure naming its
+// handler and event; the server skips the rest. A client-side deadline
+// backs the server's timeouts.
+func (s *Service) pipeline(ctx context.Context, conn *pgx.Conn, e entry, batch []eventstore.Event, run []int, params [][][]byte) error {
+	per := s.opts.StatementTimeout + time.Second
+	pctx, cancel := context.WithTimeout(ctx, time.Duration(len(run))*per+10*time.Second)
+	defer cancel()
+	timeout := [][]byte{[]byte(strconv.FormatInt(s.opts.StatementTimeout.Milliseconds(), 10))}
+	pl := conn.PgConn().StartPipeline(pctx)
+	for k, i := range run {
+		pl.SendQueryParams(`SELECT set_config('statement_timeout', $1, true)`, timeout, nil, nil, nil)
+		pl.SendQueryPrepared(e.plan.handlers[batch[i].Type].stmt, params[k], nil, nil)
+	}
+	if err := pl.Sync(); err != nil {
+		_ = pl.Close()
+		return err
+	}
+	for _, i := range run {
+		for range 2 {
+			res, err := pl.GetResults()
+			if rr, ok := res.(*pgconn.ResultReader); ok && err == nil {
+				_, err = rr.Close()
+			}
+			if err == nil && res == nil {
+				err = errors.New("pipeline: missing result")
+			}
+			if err != nil {
+				_ = pl.Close()
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if pctx.Err() != nil {
+					err = fmt.Errorf("the batch took longer than %v: %w", time.Duration(len(run))*per+10*time.Second, err)
+				}
+				return &failure{handler: batch[i].Type, position: batch[i].Cursor.String(), err: err}
+			}
+		}
+	}
+	res, err := pl.GetResults()
+	if _, ok := res.(*pgconn.PipelineSync); err == nil && !ok {
+		err = fmt.Errorf("pipeline: want the sync point, got %T", res)
+	}
+	if cerr := pl.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
