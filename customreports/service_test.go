@@ -364,6 +364,8 @@ INSERT INTO rm_lists.leads VALUES ('l1', 'Ada')`); err != nil {
 	first := e.add("lead.captured.v1", map[string]any{"source": "web", "n": "1"})
 	_ = first
 	bad := e.add("lead.captured.v1", map[string]any{"source": "web", "n": "not a number"})
+	e.add("lead.captured.v1", map[string]any{"source": "web", "n": "1", "sleep": "0"})
+	slow := e.add("lead.captured.v1", map[string]any{"source": "web", "n": "1", "sleep": "3"})
 	// leads_by_source moved on by two events; take a new fingerprint once
 	// it has read them.
 	e.wait("leads_by_source")
@@ -373,6 +375,10 @@ INSERT INTO rm_lists.leads VALUES ('l1', 'Ada')`); err != nil {
 		{"reset role", `WITH s AS (SELECT set_config('role', 'crm', false) AS v) INSERT INTO x SELECT v, 1 FROM s`, ""},
 		{"bad value", `INSERT INTO x VALUES (:event_id, (:data.n)::bigint)`, bad.Cursor.String()},
 		{"statement time", `INSERT INTO x SELECT :event_id, 1 FROM pg_sleep(5)`, ""},
+		// Each statement turns the timeout off for the session; the next
+		// one runs under it all the same.
+		{"timeout turned off", `INSERT INTO x SELECT :event_id, 1 FROM (SELECT set_config('statement_timeout', '0', false) AS v) s,
+pg_sleep(coalesce((:data.sleep)::float, 0))`, slow.Cursor.String()},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			name := "runtime_" + strings.ReplaceAll(c.name, " ", "_")
