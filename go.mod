@@ -13,6 +13,7 @@ require (
 	github.com/nats-io/nats.go v1.37.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/shopspring/decimal v1.4.0
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (

@@ -67,7 +67,7 @@ var rolePermissions = map[string][]string{
 	"manager": {permSalesRead, permSalesWrite, permAccountsRead, permServiceRead, permServiceWrite, permApprovals, permReports, permAudit, permEvents, permAutomation},
 	"sales":   {permSalesRead, permSalesWrite, permAccountsRead},
 	"support": {permServiceRead, permServiceWrite, permAccountsRead},
-	"analyst": {permSalesRead, permAccountsRead, permServiceRead, permReports, permEvents},
+	"analyst": {permSalesRead, permAccountsRead, permServiceRead, permReports, permEvents, permReportsDefine},
 	"auditor": {permSalesRead, permAccountsRead, permServiceRead, permAudit, permEvents, permCompliance},
 }
 

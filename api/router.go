@@ -59,6 +59,9 @@ type Options struct {
 	Automations Automations
 	// Webhooks serves /v1/webhooks; without it those routes do not exist.
 	Webhooks Webhooks
+	// CustomReports are analysts' declarative reports. Optional: without
+	// it the /v1/reports/custom routes answer 503.
+	CustomReports CustomReports
 }
 
 // NewRouter returns the HTTP handler. It fails only when the metrics cannot
@@ -101,6 +104,10 @@ func NewRouter(o Options) (http.Handler, error) {
 	s := &server{errs: errorWriter{log: o.Logger}, keys: o.Keys, responses: o.Responses, cmds: o.Commands,
 		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports, requests: o.Requests, verifier: o.Verifier,
 		automations: o.Automations, webhooks: o.Webhooks}
+	s.custom = o.CustomReports
+	if s.custom == nil {
+		s.custom = noCustomReports{}
+	}
 	r.Route("/v1", s.routes)
 	s.root = r
 	return r, nil

@@ -87,6 +87,7 @@ type server struct {
 	verifier    Verifier
 	automations Automations
 	webhooks    Webhooks
+	custom      CustomReports
 	// root is the whole router, to name the route of a request refused
 	// before routing.
 	root chi.Routes
@@ -108,4 +109,5 @@ func (s *server) routes(r chi.Router) {
 	s.verifyRoutes(r)
 	s.automationRoutes(r)
 	s.webhookRoutes(r)
+	s.customReportRoutes(r)
 }

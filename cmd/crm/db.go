@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"crm/apikeys"
+	"crm/customreports"
 	"crm/embeddedpg"
 	"crm/eventstore/postgres"
 	"crm/pgmigrate"
@@ -23,7 +24,8 @@ import (
 
 // migrationSets are every package's migrations, applied in this order.
 var migrationSets = []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations, requestlog.Migrations,
-	workflows.Migrations, scheduler.Migrations, webhooks.Migrations}
+	workflows.Migrations, scheduler.Migrations, webhooks.Migrations,
+	customreports.Migrations}
 
 // database is an open connection pool and, on the embedded default, the
 // server behind it.

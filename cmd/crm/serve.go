@@ -21,6 +21,7 @@ import (
 	"crm/api"
 	"crm/apikeys"
 	"crm/commands"
+	"crm/customreports"
 	"crm/eventstore"
 	"crm/eventstore/esdb"
 	"crm/eventstore/postgres"
@@ -180,6 +181,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	queries := readmodels.New(db.pool)
 	requests := requestlog.New(db.pool, requestlog.Options{Logger: log})
 	defer requests.Close()
+	custom := customreports.New(db.pool, store, customreports.Options{Types: codec.Types(), Logger: log})
+	defer custom.Close()
 	var ready api.Readiness = db
 	if eventLog != nil {
 		ready = storeReadiness{db: db, store: eventLog}
@@ -188,7 +191,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: cmds, Responses: repo,
 		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests,
 		Verifier: verifier, Automations: workflows.Service{Settings: settings, Dead: backbone.DeadLetters()},
-		Webhooks: webhooks.Service{W: hooks}})
+		Webhooks: webhooks.Service{W: hooks}, CustomReports: custom})
 	if err != nil {
 		return err
 	}
@@ -204,6 +207,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return
 		}
 		checker.Run(bgCtx, c.seal.interval.value, func(err error) { log.Error("seal the event log", "err", err) })
+	}()
+	reporting := make(chan struct{})
+	go func() {
+		defer close(reporting)
+		_ = custom.Run(bgCtx)
 	}()
 	projecting := make(chan struct{})
 	go func() {
@@ -274,6 +282,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stopBackground()
 	<-projecting
 	<-automating
+	<-reporting
 	<-sealing
 	adapter.Wait()
 	requests.Close() // writes the request audit entries still queued
