@@ -143,6 +143,9 @@ type Lead struct {
 	attempts   int
 	converted  LeadConvertedEvent
 	activities int
+	outcomes   []string
+	score      int
+	scored     bool
 }
 
 // NewLead returns an empty lead with the given id, to capture or to fold
@@ -193,6 +196,7 @@ func (l *Lead) Apply(e Event) {
 		l.owner = e.OwnerID
 	case LeadContactAttemptedEvent:
 		l.attempts = e.AttemptNumber
+		l.outcomes = append(l.outcomes, e.Outcome)
 		if l.status == LeadCaptured {
 			l.status = LeadContacted
 		}
@@ -204,6 +208,8 @@ func (l *Lead) Apply(e Event) {
 		l.status, l.converted = LeadConverted, e
 	case ActivityLoggedEvent:
 		l.activities++
+	case LeadScoredEvent:
+		l.score, l.scored = e.Score, true
 	}
 }
 
@@ -339,6 +345,7 @@ type LeadView struct {
 	CompanySize     string          `json:"company_size,omitempty"`
 	OwnerID         string          `json:"owner_id,omitempty"`
 	ContactAttempts int             `json:"contact_attempts"`
+	Score           int             `json:"score"`
 	Activities      int             `json:"activities"`
 	CapturedAt      time.Time       `json:"captured_at"`
 	Conversion      *LeadConversion `json:"conversion"`
@@ -357,7 +364,7 @@ func (l *Lead) View() LeadView {
 	c := l.captured
 	v := LeadView{ID: l.id, Status: l.status, Name: l.person.Name, Company: l.company, Email: l.person.Email,
 		Phone: l.person.Phone, Source: c.Source, Campaign: c.Campaign, Region: c.Region, Industry: c.Industry,
-		CompanySize: c.CompanySize, OwnerID: l.owner, ContactAttempts: l.attempts, Activities: l.activities, CapturedAt: c.CapturedAt}
+		CompanySize: c.CompanySize, OwnerID: l.owner, ContactAttempts: l.attempts, Score: l.score, Activities: l.activities, CapturedAt: c.CapturedAt}
 	if conv, ok := l.Conversion(); ok {
 		v.Conversion = &LeadConversion{AccountID: conv.AccountID, ContactID: conv.ContactID, ConvertedAt: conv.ConvertedAt}
 		if conv.OpportunityID != "" {

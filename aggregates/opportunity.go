@@ -193,6 +193,8 @@ type Opportunity struct {
 	activities int
 	closedAt   *time.Time
 	approvals  []Approval
+	// remindedFor is the expected close date last reminded as overdue.
+	remindedFor string
 }
 
 // NewOpportunity returns an empty opportunity with the given id, to open or
@@ -234,6 +236,8 @@ func (o *Opportunity) Apply(e Event) {
 		o.closedAt, o.lostReason = nil, ""
 	case ActivityLoggedEvent:
 		o.activities++
+	case OpportunityOverdueEvent:
+		o.remindedFor = e.ExpectedCloseDate
 	default:
 		o.applyApproval(e)
 	}

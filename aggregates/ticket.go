@@ -208,6 +208,8 @@ type Ticket struct {
 	satisfaction       *int
 	satisfactionRemark string
 	activities         int
+	breached           map[string]bool
+	surveyRequested    bool
 }
 
 // NewTicket returns an empty ticket with the given id.
@@ -249,11 +251,14 @@ func (t *Ticket) Apply(e Event) {
 	case TicketReopenedEvent:
 		// A late resolution stays a recorded breach after a reopen.
 		t.status, t.resolvedAt, t.closedAt, t.satisfaction, t.satisfactionRemark = TicketOpen, nil, nil, nil, ""
+		t.surveyRequested = false
 	case TicketSatisfactionRecordedEvent:
 		s := e.Score
 		t.satisfaction, t.satisfactionRemark = &s, e.Comment
 	case ActivityLoggedEvent:
 		t.activities++
+	default:
+		t.applyAutomation(e)
 	}
 }
 
@@ -472,8 +477,8 @@ func (t *Ticket) View() TicketView {
 	v := TicketView{ID: t.id, Subject: o.Subject, Description: o.Description, AccountID: o.AccountID, ContactID: o.ContactID,
 		Priority: t.priority, Channel: o.Channel, Status: t.status, AssigneeID: t.assignee, EscalationLevel: t.escalation,
 		FirstResponseDue: t.firstResponseDue, ResolutionDue: t.resolutionDue, FirstResponseAt: t.firstResponseAt,
-		ResolvedAt: t.resolvedAt, ClosedAt: t.closedAt, FirstResponseBreached: t.firstResponseAt != nil && t.firstResponseLate,
-		ResolutionBreached: t.resolvedLate, Satisfaction: t.satisfaction,
+		ResolvedAt: t.resolvedAt, ClosedAt: t.closedAt, FirstResponseBreached: (t.firstResponseAt != nil && t.firstResponseLate) || t.breached[SLAFirstResponse],
+		ResolutionBreached: t.resolvedLate || t.breached[SLAResolution], Satisfaction: t.satisfaction,
 		SatisfactionComment: t.satisfactionRemark, Activities: t.activities, OpenedAt: o.OpenedAt}
 	// Copies, so a caller cannot change the ticket through its view.
 	v.FirstResponseAt, v.ResolvedAt, v.ClosedAt = ticketClone(v.FirstResponseAt), ticketClone(v.ResolvedAt), ticketClone(v.ClosedAt)

@@ -64,10 +64,10 @@ const (
 // rolePermissions is the role table of API.md.
 var rolePermissions = map[string][]string{
 	"admin":   {"*"},
-	"manager": {permSalesRead, permSalesWrite, permAccountsRead, permServiceRead, permServiceWrite, permApprovals, permReports, permAudit, permEvents},
+	"manager": {permSalesRead, permSalesWrite, permAccountsRead, permServiceRead, permServiceWrite, permApprovals, permReports, permAudit, permEvents, permAutomation},
 	"sales":   {permSalesRead, permSalesWrite, permAccountsRead},
 	"support": {permServiceRead, permServiceWrite, permAccountsRead},
-	"analyst": {permSalesRead, permAccountsRead, permServiceRead, permReports, permEvents},
+	"analyst": {permSalesRead, permAccountsRead, permServiceRead, permReports, permEvents, permReportsDefine},
 	"auditor": {permSalesRead, permAccountsRead, permServiceRead, permAudit, permEvents, permCompliance},
 }
 

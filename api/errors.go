@@ -8,6 +8,7 @@ import (
 
 	"crm/aggregates"
 	"crm/commands"
+	"crm/customreports"
 	"crm/readmodels"
 )
 
@@ -20,6 +21,7 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 		reqErr *requestError
 		domErr *aggregates.Error
 		claim  *commands.ClaimTakenError
+		report *customreports.InvalidError
 	)
 	switch {
 	case errors.As(err, &reqErr):
@@ -44,6 +46,15 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, commands.ErrBusy):
 		w.Header().Set("Retry-After", "1")
 		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "busy", Detail: err.Error()})
+	case errors.As(err, &report):
+		writeProblem(w, Problem{Status: http.StatusBadRequest, Detail: report.Error(),
+			Errors: []FieldError{{Field: report.Field, Message: report.Message}}})
+	case errors.Is(err, customreports.ErrNotFound):
+		writeProblem(w, Problem{Status: http.StatusNotFound, Code: "not_found", Detail: err.Error()})
+	case errors.Is(err, customreports.ErrExists):
+		writeProblem(w, Problem{Status: http.StatusConflict, Code: "report_exists", Detail: err.Error()})
+	case errors.Is(err, customreports.ErrSandboxUnavailable):
+		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "custom_reports_unavailable", Detail: err.Error()})
 	case errors.Is(err, readmodels.ErrInvalid):
 		writeProblem(w, Problem{Status: http.StatusBadRequest, Detail: err.Error()})
 	case errors.Is(err, ErrUnknownKey):

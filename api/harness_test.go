@@ -19,6 +19,7 @@ import (
 	"crm/api"
 	"crm/apikeys"
 	"crm/commands"
+	"crm/customreports"
 	"crm/eventstore"
 	"crm/eventstore/postgres"
 	"crm/integrity"
@@ -102,10 +103,17 @@ func newEnvClock(t testing.TB, clock func() time.Time) *env {
 	queries := readmodels.New(pool)
 	requests := requestlog.New(pool, requestlog.Options{Logger: logger})
 	t.Cleanup(requests.Close)
+	if err := pgmigrate.Migrate(ctx, pool, customreports.Migrations); err != nil {
+		t.Fatal(err)
+	}
+	custom := customreports.New(pool, store, customreports.Options{Types: codec.Types(), Poll: 100 * time.Millisecond, Logger: logger})
+	customRunning := make(chan struct{})
+	go func() { defer close(customRunning); _ = custom.Run(bg) }()
+	t.Cleanup(func() { stop(); <-customRunning; custom.Close() })
 	h, err := api.NewRouter(api.Options{Ready: ready{}, Metrics: prometheus.NewRegistry(),
 		Logger: logger, Keys: apikeys.ForAPI(ks), Commands: cmds, Responses: repo,
 		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests,
-		Verifier: integrity.New(pool, []byte("test seal key, 32 bytes or more!"))})
+		Verifier: integrity.New(pool, []byte("test seal key, 32 bytes or more!")), CustomReports: custom})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,8 @@ type (
 	unusedReports   struct{ ReportQueries }
 	unusedRequests  struct{ RequestLog }
 	unusedVerifier  struct{ Verifier }
+	unusedAuto      struct{ Automations }
+	unusedWebhooks  struct{ Webhooks }
 )
 
 // openAPIRouter builds the real router without a database.
@@ -51,6 +53,8 @@ func openAPIRouter(t *testing.T) http.Handler {
 		Reports:     unusedReports{},
 		Requests:    unusedRequests{},
 		Verifier:    unusedVerifier{},
+		Automations: unusedAuto{},
+		Webhooks:    unusedWebhooks{},
 	})
 	if err != nil {
 		t.Fatalf("NewRouter: %v", err)

@@ -54,6 +54,14 @@ type Options struct {
 	Requests RequestLog
 	// Verifier checks the log's tamper evidence. Required.
 	Verifier Verifier
+	// Automations serves /v1/automation; without it those routes do not
+	// exist.
+	Automations Automations
+	// Webhooks serves /v1/webhooks; without it those routes do not exist.
+	Webhooks Webhooks
+	// CustomReports are analysts' declarative reports. Optional: without
+	// it the /v1/reports/custom routes answer 503.
+	CustomReports CustomReports
 }
 
 // NewRouter returns the HTTP handler. It fails only when the metrics cannot
@@ -94,7 +102,12 @@ func NewRouter(o Options) (http.Handler, error) {
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{}))
 	r.Get("/openapi.json", serveOpenAPI)
 	s := &server{errs: errorWriter{log: o.Logger}, keys: o.Keys, responses: o.Responses, cmds: o.Commands,
-		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports, requests: o.Requests, verifier: o.Verifier}
+		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports, requests: o.Requests, verifier: o.Verifier,
+		automations: o.Automations, webhooks: o.Webhooks}
+	s.custom = o.CustomReports
+	if s.custom == nil {
+		s.custom = noCustomReports{}
+	}
 	r.Route("/v1", s.routes)
 	s.root = r
 	return r, nil

@@ -86,6 +86,9 @@ type server struct {
 	reports     ReportQueries
 	requests    RequestLog
 	verifier    Verifier
+	automations Automations
+	webhooks    Webhooks
+	custom      CustomReports
 	// root is the whole router, to name the route of a request refused
 	// before routing.
 	root chi.Routes
@@ -106,4 +109,7 @@ func (s *server) routes(r chi.Router) {
 	s.requestRoutes(r)
 	s.verifyRoutes(r)
 	s.privacyRoutes(r)
+	s.automationRoutes(r)
+	s.webhookRoutes(r)
+	s.customReportRoutes(r)
 }

@@ -63,6 +63,8 @@ type Handler struct {
 	newID      func() string
 	maxRetries int
 	sla        aggregates.SLAPolicy
+	slaFunc    func(context.Context) (aggregates.SLAPolicy, error)
+	approvals  func(context.Context) (threshold, currency string, err error)
 }
 
 // Options configure a Handler.
@@ -75,11 +77,20 @@ type Options struct {
 	MaxRetries int
 	// SLA is the ticket SLA policy (default aggregates.DefaultSLA()).
 	SLA aggregates.SLAPolicy
+	// SLAFunc, when set, is asked for the SLA policy on every command that
+	// computes due times (a policy configurable at runtime); it wins over
+	// SLA.
+	SLAFunc func(context.Context) (aggregates.SLAPolicy, error)
+	// ApprovalPolicy, when set, returns the amount (a decimal string) and
+	// currency above which a deal that entered negotiation may be won
+	// only after a manager approved it, whether or not the approval
+	// automation has requested the approval yet.
+	ApprovalPolicy func(context.Context) (threshold, currency string, err error)
 }
 
 // New returns a Handler over repo.
 func New(repo Repository, o Options) *Handler {
-	h := &Handler{repo: repo, now: o.Clock, newID: o.NewID, maxRetries: o.MaxRetries, sla: o.SLA}
+	h := &Handler{repo: repo, now: o.Clock, newID: o.NewID, maxRetries: o.MaxRetries, sla: o.SLA, slaFunc: o.SLAFunc, approvals: o.ApprovalPolicy}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -93,6 +104,18 @@ func New(repo Repository, o Options) *Handler {
 		h.sla = aggregates.DefaultSLA()
 	}
 	return h
+}
+
+// policy returns the SLA policy in force.
+func (h *Handler) policy(ctx context.Context) (aggregates.SLAPolicy, error) {
+	if h.slaFunc == nil {
+		return h.sla, nil
+	}
+	p, err := h.slaFunc(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sla policy: %w", err)
+	}
+	return p, nil
 }
 
 // NewID returns a fresh entity id.

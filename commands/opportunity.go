@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"crm/aggregates"
@@ -78,8 +79,22 @@ type ChangeStage struct {
 
 // ChangeStage handles ChangeStage.
 func (h *Handler) ChangeStage(ctx context.Context, c *ChangeStage) error {
+	var threshold, currency string
+	if c.Stage == aggregates.StageClosedWon && h.approvals != nil {
+		var err error
+		if threshold, currency, err = h.approvals(ctx); err != nil {
+			return fmt.Errorf("approval policy: %w", err)
+		}
+	}
 	return h.opportunityCommand(ctx, &c.Envelope, c.OpportunityID, func(u *unit, o *aggregates.Opportunity) ([]aggregates.Event, error) {
-		return o.ChangeStage(c.Stage, c.Note, c.Reason, u.now)
+		evs, err := o.ChangeStage(c.Stage, c.Note, c.Reason, u.now)
+		if err == nil && len(evs) > 0 && threshold != "" {
+			err = o.RequireApproval(threshold, currency)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return evs, nil
 	})
 }
 
@@ -127,13 +142,19 @@ func (h *Handler) ReopenOpportunity(ctx context.Context, c *ReopenOpportunity) e
 type RequestApproval struct {
 	Envelope
 	OpportunityID, Reason string
+	// ApprovalID, when set, is the new approval's id: an automation derives
+	// it from the triggering event, so a redelivery requests nothing twice.
+	ApprovalID string
 }
 
 // RequestApproval handles RequestApproval; Result.Extra["approval_id"] is
 // the new approval's id. An opportunity with a pending approval gets no
 // second one.
 func (h *Handler) RequestApproval(ctx context.Context, c *RequestApproval) error {
-	approvalID := h.newID()
+	approvalID := c.ApprovalID
+	if approvalID == "" {
+		approvalID = h.newID()
+	}
 	return h.opportunityCommand(ctx, &c.Envelope, c.OpportunityID, func(u *unit, o *aggregates.Opportunity) ([]aggregates.Event, error) {
 		evs, err := o.RequestApproval(approvalID, c.Reason, u.now)
 		if len(evs) > 0 {

@@ -10,14 +10,25 @@ import (
 type OpenTicket struct {
 	Envelope
 	aggregates.OpenTicket
+	// ID, when set, is the new ticket's id: an automation derives it from
+	// what caused the ticket, so a second attempt finds the ticket open
+	// (Refused ticket_exists) instead of opening another.
+	ID string
 }
 
 // OpenTicket handles OpenTicket; its SLA targets come from the handler's
 // policy. Unknown account or contact ids are Invalid errors naming the
 // field.
 func (h *Handler) OpenTicket(ctx context.Context, c *OpenTicket) error {
-	id := h.newID()
+	id := c.ID
+	if id == "" {
+		id = h.newID()
+	}
 	stream := streamOf(TypeTicket, id)
+	policy, err := h.policy(ctx)
+	if err != nil {
+		return err
+	}
 	return h.run(ctx, &c.Envelope, id, stream, func(u *unit) error {
 		if err := h.mustExist(ctx, "account_id", TypeAccount, c.AccountID); err != nil {
 			return err
@@ -35,7 +46,7 @@ func (h *Handler) OpenTicket(ctx context.Context, c *OpenTicket) error {
 		if _, err := u.load(stream, t); err != nil {
 			return err
 		}
-		evs, err := t.Open(c.OpenTicket, h.sla, u.now)
+		evs, err := t.Open(c.OpenTicket, policy, u.now)
 		if err != nil {
 			return err
 		}
@@ -97,8 +108,12 @@ type ChangeTicketPriority struct {
 
 // ChangeTicketPriority handles ChangeTicketPriority.
 func (h *Handler) ChangeTicketPriority(ctx context.Context, c *ChangeTicketPriority) error {
+	policy, err := h.policy(ctx)
+	if err != nil {
+		return err
+	}
 	return h.ticketCommand(ctx, &c.Envelope, c.TicketID, func(u *unit, t *aggregates.Ticket) ([]aggregates.Event, error) {
-		return t.ChangePriority(c.Priority, h.sla, u.now)
+		return t.ChangePriority(c.Priority, policy, u.now)
 	})
 }
 

@@ -14,6 +14,7 @@ func DomainRegistry() (*Registry, error) {
 	all = append(all, aggregates.TicketEvents()...)
 	all = append(all, aggregates.ActivityLoggedEvent{})
 	all = append(all, aggregates.SubjectErasedEvent{})
+	all = append(all, aggregates.AutomationEvents()...)
 	for _, e := range all {
 		if err := r.Register(e.TypeName(), e.SchemaVersion(), e); err != nil {
 			return nil, err

@@ -472,6 +472,20 @@ func describeAudit(ev Event) auditDescription {
 			c.change("personal_data", ent.EntityType+" "+ent.EntityID, aggregates.ErasedValue)
 		}
 		d.summary = auditSummary("Personal data erased: %s", strings.Join(names, ", "))
+	case aggregates.LeadScoredEvent:
+		d.entityType, d.entityID = readmodels.AuditLead, e.LeadID
+		d.summary = auditSummary("Lead scored %d (was %d)", e.Score, e.Previous)
+		c.change("score", e.Previous, e.Score)
+	case aggregates.OpportunityOverdueEvent:
+		d.entityType, d.entityID = readmodels.AuditOpportunity, e.OpportunityID
+		d.summary = auditSummary("Opportunity overdue: expected to close on %s", e.ExpectedCloseDate)
+	case aggregates.TicketSLABreachedEvent:
+		d.entityType, d.entityID = readmodels.AuditTicket, e.TicketID
+		d.summary = auditSummary("Ticket SLA %s target missed (due %s)", strings.ReplaceAll(e.Target, "_", " "), e.DueAt.UTC().Format(time.RFC3339))
+		c.set("sla_breached", e.Target)
+	case aggregates.TicketSurveyRequestedEvent:
+		d.entityType, d.entityID = readmodels.AuditTicket, e.TicketID
+		d.summary = "Satisfaction survey requested"
 
 	default:
 		// A type this build does not know (or does not describe): the

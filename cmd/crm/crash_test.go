@@ -243,7 +243,7 @@ func TestCrashMidLiveCatchUp(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s1 := startCRM(t, bin, nil, "serve", "--database-url", db.url, "--addr", "127.0.0.1:0", "--bootstrap-admin-key", testAdminKey)
+	s1 := startCRM(t, bin, nil, "serve", "--database-url", db.url, "--addr", "127.0.0.1:0", "--bootstrap-admin-key", testAdminKey, "--automations=false")
 	midway := func(rows map[string]projRow) bool {
 		for _, r := range rows {
 			if c := r.cursor(); r.applied > 0 && !c.IsZero() && c.Compare(head) < 0 {

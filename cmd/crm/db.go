@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"crm/apikeys"
+	"crm/customreports"
 	"crm/embeddedpg"
 	"crm/eventstore/postgres"
 	"crm/pgmigrate"
@@ -17,11 +18,15 @@ import (
 	"crm/projections"
 	"crm/repository"
 	"crm/requestlog"
+	"crm/scheduler"
+	"crm/webhooks"
+	"crm/workflows"
 )
 
 // migrationSets are every package's migrations, applied in this order.
 var migrationSets = []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations, requestlog.Migrations,
-	privacy.Migrations}
+	workflows.Migrations, scheduler.Migrations, webhooks.Migrations,
+	customreports.Migrations, privacy.Migrations}
 
 // database is an open connection pool and, on the embedded default, the
 // server behind it.

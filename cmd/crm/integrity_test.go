@@ -16,7 +16,7 @@ const testSealKey = "a seal key of at least thirty-two characters"
 func TestServeSealsAndAuditVerify(t *testing.T) {
 	bin := crmBinary(t)
 	db := openTestDB(t)
-	p := startCRM(t, bin, nil, "serve", "--database-url", db.url, "--addr", "127.0.0.1:0",
+	p := startCRM(t, bin, nil, "serve", "--database-url", db.url, "--addr", "127.0.0.1:0", "--automations=false",
 		"--bootstrap-admin-key", testAdminKey, "--seal-key", testSealKey, "--seal-interval", "100ms")
 	api := newAPIClient(waitServing(t, p.stderr, p.exited))
 	for i, email := range []string{"s1@example.com", "s2@example.com", "s3@example.com"} {

@@ -28,6 +28,7 @@ commands:
             list, status, rebuild NAME | rebuild --all (no downtime)
   events    copy --from URL --to URL: copy the event log between stores
   audit     verify: recompute the log's hash chains and seals (exit 1 on tampering)
+  reports   apply FILE (YAML), list, rebuild NAME, drop NAME: analysts' reports
   version   print the version
 
 Run "crm <command> -h" for a command's flags.`
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = eventsCmd(ctx, args[1:], stdout, stderr)
 	case "audit":
 		err = auditCmd(ctx, args[1:], stdout, stderr)
+	case "reports":
+		err = reportsCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "crm", versionString())
 		return 0
@@ -64,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, usageText)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "crm: unknown command %q (want serve, migrate, keys, projections, events, audit or version)\n", args[0])
+		fmt.Fprintf(stderr, "crm: unknown command %q (want serve, migrate, keys, projections, events, audit, reports or version)\n", args[0])
 		return 2
 	}
 	var ue *usageError

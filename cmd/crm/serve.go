@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,15 +21,20 @@ import (
 	"crm/api"
 	"crm/apikeys"
 	"crm/commands"
+	"crm/customreports"
 	"crm/eventstore"
 	"crm/eventstore/esdb"
 	"crm/eventstore/postgres"
 	"crm/integrity"
+	"crm/natsbus"
 	"crm/projections"
 	"crm/projections/apiadapter"
 	"crm/readmodels"
 	"crm/repository"
 	"crm/requestlog"
+	"crm/scheduler"
+	"crm/webhooks"
+	"crm/workflows"
 )
 
 type serveConfig struct {
@@ -40,6 +46,9 @@ type serveConfig struct {
 	shutdownTimeout positiveDuration
 	seal            sealConfig
 	masterKey       masterKeyConfig
+	webhooksPrivate bool
+	bus             busValue
+	automations     bool
 }
 
 func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
@@ -56,6 +65,12 @@ func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
 	f.withEnv("shutdown-timeout", "CRM_SHUTDOWN_TIMEOUT")
 	c.seal.register(f, true)
 	c.masterKey.register(f)
+	f.BoolVar(&c.webhooksPrivate, "webhook-allow-private", false, "let webhooks reach loopback and private network addresses (link-local and metadata addresses stay refused)")
+	f.withEnv("webhook-allow-private", "CRM_WEBHOOK_ALLOW_PRIVATE")
+	f.BoolVar(&c.automations, "automations", true, "run the automations, webhook deliveries and the message bus in this process (false: serve the API only)")
+	f.withEnv("automations", "CRM_AUTOMATIONS")
+	f.Var(&c.bus, "bus", "publish integration events to NATS JetStream at this URL (nats://host:4222); empty: in-process only")
+	f.withEnv("bus", "CRM_BUS")
 	if err := f.parse(args); err != nil {
 		if err == errHelp {
 			f.usage(stdout, "Run the HTTP API. Without --database-url it runs a private PostgreSQL in --data-dir.")
@@ -70,7 +85,7 @@ func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
 	}
 	// Each projector holds a connection while it runs; API requests, the
 	// sealer and the projectors' reads need more besides.
-	if need := len(projections.All()) + 4; c.db.maxConns < need {
+	if need := len(projections.All()) + 5; c.db.maxConns < need {
 		return c, &usageError{msg: fmt.Sprintf("invalid value for -db-max-conns: serve needs at least %d", need)}
 	}
 	if c.bootstrapKey != "" {
@@ -160,17 +175,42 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
 	adapter := apiadapter.New(bgCtx, engine, revealed, log)
+	settings := workflows.NewSettings(db.pool)
+	cmds := commands.New(repo, commands.Options{SLAFunc: settings.SLA, ApprovalPolicy: settings.ApprovalPolicy})
+	backbone, err := workflows.New(db.pool, revealed, codec, workflows.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	deadlines := scheduler.New(db.pool, scheduler.SystemClock{}, scheduler.Options{Logger: log})
+	if err := workflows.AddCommands(backbone, cmds); err != nil {
+		return err
+	}
+	workflows.Register(backbone, deadlines, cmds, settings)
+	hooks := webhooks.New(db.pool, webhooks.Options{Guard: webhooks.Guard{AllowPrivate: c.webhooksPrivate}, Logger: log})
+	backbone.AddAutomation(hooks)
+	if c.bus.value != "" && c.automations {
+		pub, err := natsbus.Connect(ctx, c.bus.value, natsbus.Options{Logger: log})
+		if err != nil {
+			return fmt.Errorf("message bus: %w", err)
+		}
+		defer pub.Close()
+		backbone.AddAutomation(pub)
+		log.Info("publishing integration events to NATS JetStream", "url", c.bus.value, "subjects", natsbus.DefaultSubjectPrefix+".<event type>")
+	}
 	queries := readmodels.New(db.pool)
 	requests := requestlog.New(db.pool, requestlog.Options{Logger: log})
 	defer requests.Close()
+	custom := customreports.New(db.pool, store, customreports.Options{Types: codec.Types(), Logger: log})
+	defer custom.Close()
 	var ready api.Readiness = db
 	if eventLog != nil {
 		ready = storeReadiness{db: db, store: eventLog}
 	}
 	handler, err := api.NewRouter(api.Options{Ready: ready, Metrics: reg, Logger: log, Version: versionString(),
-		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: commands.New(repo, commands.Options{}), Responses: repo,
+		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: cmds, Responses: repo,
 		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests,
-		Verifier: verifier})
+		Verifier: verifier, Automations: workflows.Service{Settings: settings, Dead: backbone.DeadLetters()},
+		Webhooks: webhooks.Service{W: hooks}, CustomReports: custom})
 	if err != nil {
 		return err
 	}
@@ -187,6 +227,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		checker.Run(bgCtx, c.seal.interval.value, func(err error) { log.Error("seal the event log", "err", err) })
 	}()
+	reporting := make(chan struct{})
+	go func() {
+		defer close(reporting)
+		_ = custom.Run(bgCtx)
+	}()
 	projecting := make(chan struct{})
 	go func() {
 		defer close(projecting)
@@ -201,6 +246,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		_ = engine.Run(bgCtx)
+	}()
+	automating := make(chan struct{})
+	go func() {
+		defer close(automating)
+		if !c.automations {
+			log.Info("automations are off in this process (--automations=false)")
+			return
+		}
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); _ = deadlines.Run(bgCtx) }()
+		go func() { defer wg.Done(); _ = hooks.Run(bgCtx) }()
+		if err := backbone.Run(bgCtx); err != nil {
+			log.Error("automations stopped", "err", err)
+		}
+		wg.Wait()
 	}()
 	ln, err := net.Listen("tcp", c.addr.value)
 	if err != nil {
@@ -239,6 +300,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// its checkpoint); rebuilds stop before their swap.
 	stopBackground()
 	<-projecting
+	<-automating
+	<-reporting
 	<-sealing
 	adapter.Wait()
 	requests.Close() // writes the request audit entries still queued
@@ -307,5 +370,19 @@ func (r storeReadiness) Ready(ctx context.Context) error {
 	if _, err := r.store.Head(ctx); err != nil {
 		return fmt.Errorf("event store unreachable: %w", err)
 	}
+	return nil
+}
+
+// busValue is the --bus URL: empty, or nats:// / tls:// with a host.
+type busValue struct{ value string }
+
+func (b *busValue) String() string { return b.value }
+func (b *busValue) Set(s string) error {
+	if s != "" {
+		if err := natsbus.CheckURL(s); err != nil {
+			return err
+		}
+	}
+	b.value = s
 	return nil
 }

@@ -171,7 +171,7 @@ type crmServer struct {
 // serves HTTP.
 func startServer(t *testing.T, bin, url string) *crmServer {
 	t.Helper()
-	p := startCRM(t, bin, nil, "serve", "--database-url", url, "--addr", "127.0.0.1:0",
+	p := startCRM(t, bin, nil, "serve", "--database-url", url, "--addr", "127.0.0.1:0", "--automations=false",
 		"--bootstrap-admin-key", testAdminKey, "--shutdown-timeout", "5s")
 	addr := waitServing(t, p.stderr, p.exited)
 	host, err := os.Hostname()

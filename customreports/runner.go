@@ -1,0 +1,504 @@
+package customreports
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"crm/eventstore"
+)
+
+// Run runs every report in state "running" until ctx ends (it returns nil
+// then). Each report runs in one process at a time, the one holding its
+// PostgreSQL advisory lock; other processes running Run stand by.
+func (s *Service) Run(ctx context.Context) error {
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		running = map[string]bool{}
+	)
+	defer wg.Wait()
+	tick := time.NewTicker(s.opts.Poll)
+	defer tick.Stop()
+	for {
+		rows, err := s.pool.Query(ctx, `SELECT name FROM crm_custom_reports WHERE state = 'running' ORDER BY name`)
+		var names []string
+		if err == nil {
+			names, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		}
+		if err != nil && ctx.Err() == nil {
+			s.opts.Logger.Warn("custom reports: list reports to run", "err", err)
+		}
+		for _, name := range names {
+			mu.Lock()
+			if running[name] {
+				mu.Unlock()
+				continue
+			}
+			running[name] = true
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.hold(ctx, name)
+				mu.Lock()
+				delete(running, name)
+				mu.Unlock()
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// Reasons a report's run ends.
+var (
+	errGone    = errors.New("report dropped")
+	errStopped = errors.New("report not running")
+	errDone    = errors.New("report reached its until time")
+)
+
+// failure is a report stopped at an event: the handler that failed (or
+// none, for the size limit) and the event's position.
+type failure struct {
+	handler  string
+	position string
+	err      error
+}
+
+func (f *failure) Error() string {
+	if f.handler == "" {
+		return fmt.Sprintf("at %s: %v", f.position, f.err)
+	}
+	return fmt.Sprintf("handler %s at %s: %v", f.handler, f.position, f.err)
+}
+
+// hold takes the report's lock and runs it while it is running; it
+// returns when the report is dropped, complete or failed, another process
+// holds it, or ctx ends.
+func (s *Service) hold(ctx context.Context, name string) {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.opts.Logger.Warn("custom reports: connect", "report", name, "err", err)
+		}
+		return
+	}
+	defer conn.Close(context.Background()) // ends the session and with it the lock
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended('crm_custom_report:' || $1, 0))`, name).Scan(&locked); err != nil || !locked {
+		return
+	}
+	log := s.opts.Logger.With("report", name)
+	backoff := s.opts.Poll
+	for ctx.Err() == nil {
+		rctx, cancel := context.WithCancel(ctx)
+		s.mu.Lock()
+		s.cancels[name] = cancel
+		s.mu.Unlock()
+		err := s.runOnce(rctx, name)
+		s.mu.Lock()
+		delete(s.cancels, name)
+		s.mu.Unlock()
+		cancel()
+		var f *failure
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, errGone), errors.Is(err, errStopped):
+			return
+		case errors.Is(err, errDone):
+			log.Info("custom report complete: it reached its until time")
+			return
+		case errors.As(err, &f):
+			log.Error("custom report failed; rebuild it to run it again", "handler", f.handler, "position", f.position, "err", f.err)
+			s.recordFailure(context.WithoutCancel(ctx), name, f)
+			return
+		case err != nil && !errors.Is(err, context.Canceled):
+			log.Warn("custom report interrupted; retrying", "err", err, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 30*time.Second)
+		default:
+			backoff = s.opts.Poll
+		}
+	}
+}
+
+func (s *Service) recordFailure(ctx context.Context, name string, f *failure) {
+	var handler *string
+	if f.handler != "" {
+		handler = &f.handler
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE crm_custom_reports SET state = 'failed', error = $2, error_handler = $3, error_position = $4, updated_at = now() WHERE name = $1`,
+		name, describe(f.err), handler, f.position); err != nil {
+		s.opts.Logger.Error("custom reports: record a failure", "report", name, "err", err)
+	}
+}
+
+// entry is a report's catalog row as its runner needs it.
+type entry struct {
+	plan       *plan
+	sb         sandbox
+	until      *time.Time
+	generation int64
+	state      string
+}
+
+func (s *Service) load(ctx context.Context, name string) (entry, error) {
+	var (
+		e   entry
+		def []byte
+	)
+	err := s.pool.QueryRow(ctx, `SELECT definition, role_name, role_password, until, generation, state FROM crm_custom_reports WHERE name = $1`, name).
+		Scan(&def, &e.sb.name, &e.sb.password, &e.until, &e.generation, &e.state)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return e, errGone
+	}
+	if err != nil {
+		return e, err
+	}
+	var d Definition
+	if err := json.Unmarshal(def, &d); err != nil {
+		return e, fmt.Errorf("stored definition: %w", err)
+	}
+	// Stored definitions were checked against the types known then.
+	if e.plan, err = check(d, nil); err != nil {
+		return e, fmt.Errorf("stored definition: %w", err)
+	}
+	return e, nil
+}
+
+// checkpoint is the row of crm_checkpoint.
+type checkpoint struct {
+	generation    int64
+	position      string
+	seen, applied int64
+}
+
+// runOnce runs the report from its checkpoint: it catches up with the log
+// and follows it until ctx ends, the report is dropped or rebuilt (seen
+// within Options.Poll), it reaches its until time, or a batch fails.
+func (s *Service) runOnce(ctx context.Context, name string) error {
+	e, err := s.load(ctx, name)
+	if err != nil {
+		return err
+	}
+	if e.state != "running" {
+		return errStopped
+	}
+	conn, err := s.connectAs(ctx, name, e.sb)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	var cp checkpoint
+	q := `SELECT generation, position, events_seen, events_applied FROM ` + e.sb.ident() + `.` + checkpointTable
+	if err := conn.QueryRow(ctx, q).Scan(&cp.generation, &cp.position, &cp.seen, &cp.applied); err != nil {
+		return fmt.Errorf("read checkpoint: %w", err)
+	}
+	if cp.generation != e.generation {
+		if err := setup(ctx, conn, e.plan, e.sb, e.generation); err != nil {
+			return fmt.Errorf("rebuild: %w", err)
+		}
+		cp = checkpoint{generation: e.generation}
+	}
+	for _, typ := range e.plan.sortedTypes() {
+		h := e.plan.handlers[typ]
+		if _, err := conn.Prepare(ctx, h.stmt, h.sql); err != nil {
+			return &failure{handler: typ, position: cp.position, err: err}
+		}
+	}
+	after, err := eventstore.ParseCursor(cp.position)
+	if err != nil && cp.position != "" {
+		return fmt.Errorf("stored checkpoint %q: %w", cp.position, err)
+	}
+
+	// Watch the catalog: a drop or a rebuild from any process ends this run.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		t := time.NewTicker(s.opts.Poll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			var gen int64
+			var state string
+			err := s.pool.QueryRow(ctx, `SELECT generation, state FROM crm_custom_reports WHERE name = $1`, name).Scan(&gen, &state)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows):
+				cancel(errGone)
+				return
+			case err == nil && (gen != e.generation || state != "running"):
+				cancel(errStopped)
+				return
+			}
+		}
+	}()
+	defer func() { <-watched }()
+	defer cancel(nil)
+
+	err = s.log.Subscribe(ctx, eventstore.SubscribeOptions{After: after, BatchSize: s.opts.BatchSize},
+		func(ctx context.Context, batch []eventstore.Event) error {
+			return s.applyBatch(ctx, conn, name, e, &cp, batch)
+		})
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		if errors.Is(cause, errStopped) {
+			return nil // run again from the catalog's current state
+		}
+		return cause
+	}
+	var f *failure
+	switch {
+	case errors.As(err, &f):
+		return f
+	case errors.Is(err, errDone):
+		return errDone
+	}
+	return err
+}
+
+// applyBatch applies the events of batch recorded up to the report's
+// until time, with the checkpoint, in one transaction of the report's
+// role; it returns errDone once an event lies beyond until.
+func (s *Service) applyBatch(ctx context.Context, conn *pgx.Conn, name string, e entry, cp *checkpoint, batch []eventstore.Event) error {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	var stored string
+	cpTable := e.sb.ident() + `.` + checkpointTable
+	if err := tx.QueryRow(ctx, `SELECT position FROM `+cpTable+` FOR UPDATE`).Scan(&stored); err != nil {
+		return fmt.Errorf("lock checkpoint: %w", err)
+	}
+	if stored != cp.position {
+		return fmt.Errorf("checkpoint moved from %q to %q", cp.position, stored)
+	}
+	// A handler may change its session's settings; every batch starts
+	// from the engine's search path, and every statement re-arms the
+	// statement timeout before it runs (a statement's timer starts with it,
+	// so a handler that turns the timeout off affects no other statement).
+	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, e.sb.ident()); err != nil {
+		return err
+	}
+	var (
+		seen, applied int64
+		last          string
+		reached       bool
+		run           []int // indexes of the events a handler runs for
+		params        [][][]byte
+	)
+	for i := range batch {
+		ev := &batch[i]
+		if e.until != nil && ev.RecordedAt.After(*e.until) {
+			reached = true
+			break
+		}
+		seen++
+		last = ev.Cursor.String()
+		h := e.plan.handlers[ev.Type]
+		if h == nil {
+			continue
+		}
+		vals, err := bind(h.params, ev)
+		if err != nil {
+			return &failure{handler: ev.Type, position: last, err: err}
+		}
+		run, params = append(run, i), append(params, vals)
+	}
+	if len(run) > 0 {
+		if err := s.pipeline(ctx, conn, e, batch, run, params); err != nil {
+			return err
+		}
+		applied = int64(len(run))
+	}
+	if seen > 0 {
+		var size, objects int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint,
+  (SELECT count(*) FROM pg_largeobject_metadata WHERE lomowner = $2::regrole)
+FROM pg_class c WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r', 'p', 'm')`, e.sb.name, e.sb.ident()).Scan(&size, &objects); err != nil {
+			return fmt.Errorf("measure the report: %w", err)
+		}
+		if size > s.opts.MaxBytes {
+			return &failure{position: last, err: fmt.Errorf("the report's tables would take %d bytes, over the limit of %d", size, s.opts.MaxBytes)}
+		}
+		if objects > 0 {
+			return &failure{position: last, err: errors.New("a report may not create large objects")}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE `+cpTable+` SET position = $1, events_seen = events_seen + $2, events_applied = events_applied + $3`,
+			last, seen, applied); err != nil {
+			return fmt.Errorf("write checkpoint: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	// Session-level advisory locks a handler took must not outlive it.
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err != nil {
+		return err
+	}
+	if seen > 0 {
+		cp.position, cp.seen, cp.applied = last, cp.seen+seen, cp.applied+applied
+	}
+	state := "running"
+	if reached {
+		state = "complete"
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE crm_custom_reports SET position = $2, events_seen = $3, events_applied = $4, state = $5, updated_at = now()
+WHERE name = $1 AND generation = $6`, name, cp.position, cp.seen, cp.applied, state, e.generation); err != nil {
+		return fmt.Errorf("record progress: %w", err)
+	}
+	if reached {
+		return errDone
+	}
+	return nil
+}
+
+// bind renders an event's fields as the text values of a handler's
+// parameters (nil is NULL). :data.<path> is the value at that path of the
+// event body: a string as is, a number or boolean as its JSON text, an
+// object or array as JSON, and missing or null as NULL.
+func bind(params []string, ev *eventstore.Event) ([][]byte, error) {
+	out := make([][]byte, len(params))
+	var body any
+	decoded := false
+	for i, p := range params {
+		var v *string
+		str := func(s string) *string { return &s }
+		switch p {
+		case "stream_id":
+			v = str(ev.StreamID)
+		case "version":
+			v = str(strconv.FormatInt(ev.Version, 10))
+		case "type":
+			v = str(ev.Type)
+		case "recorded_at":
+			v = str(ev.RecordedAt.UTC().Format(time.RFC3339Nano))
+		case "actor":
+			v = str(ev.Metadata.Actor)
+		case "correlation_id":
+			if ev.Metadata.CorrelationID != "" {
+				v = str(ev.Metadata.CorrelationID)
+			}
+		case "causation_id":
+			if ev.Metadata.CausationID != "" {
+				v = str(ev.Metadata.CausationID)
+			}
+		case "event_id":
+			v = str(ev.ID.String())
+		case "position":
+			v = str(ev.Cursor.String())
+		case "data":
+			v = str(string(ev.Data))
+		default:
+			if !decoded {
+				dec := json.NewDecoder(strings.NewReader(string(ev.Data)))
+				dec.UseNumber()
+				if err := dec.Decode(&body); err != nil {
+					return nil, fmt.Errorf("event data: %w", err)
+				}
+				decoded = true
+			}
+			cur := body
+			for _, k := range strings.Split(strings.TrimPrefix(p, "data."), ".") {
+				m, ok := cur.(map[string]any)
+				if !ok {
+					cur = nil
+					break
+				}
+				cur = m[k]
+			}
+			switch x := cur.(type) {
+			case nil:
+			case string:
+				v = str(x)
+			case json.Number:
+				v = str(x.String())
+			case bool:
+				v = str(strconv.FormatBool(x))
+			default:
+				b, err := json.Marshal(x)
+				if err != nil {
+					return nil, err
+				}
+				v = str(string(b))
+			}
+		}
+		if v != nil {
+			out[i] = []byte(*v)
+		}
+	}
+	return out, nil
+}
+
+// pipeline runs the handlers of the events batch[run[k]] with params[k],
+// in order, in one round trip: each statement preceded by the statement
+// timeout. The first statement that fails is a *failure naming its
+// handler and event; the server skips the rest. A client-side deadline
+// backs the server's timeouts.
+func (s *Service) pipeline(ctx context.Context, conn *pgx.Conn, e entry, batch []eventstore.Event, run []int, params [][][]byte) error {
+	per := s.opts.StatementTimeout + time.Second
+	pctx, cancel := context.WithTimeout(ctx, time.Duration(len(run))*per+10*time.Second)
+	defer cancel()
+	timeout := [][]byte{[]byte(strconv.FormatInt(s.opts.StatementTimeout.Milliseconds(), 10))}
+	pl := conn.PgConn().StartPipeline(pctx)
+	for k, i := range run {
+		pl.SendQueryParams(`SELECT set_config('statement_timeout', $1, true)`, timeout, nil, nil, nil)
+		pl.SendQueryPrepared(e.plan.handlers[batch[i].Type].stmt, params[k], nil, nil)
+	}
+	if err := pl.Sync(); err != nil {
+		_ = pl.Close()
+		return err
+	}
+	for _, i := range run {
+		for range 2 {
+			res, err := pl.GetResults()
+			if rr, ok := res.(*pgconn.ResultReader); ok && err == nil {
+				_, err = rr.Close()
+			}
+			if err == nil && res == nil {
+				err = errors.New("pipeline: missing result")
+			}
+			if err != nil {
+				_ = pl.Close()
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if pctx.Err() != nil {
+					err = fmt.Errorf("the batch took longer than %v: %w", time.Duration(len(run))*per+10*time.Second, err)
+				}
+				return &failure{handler: batch[i].Type, position: batch[i].Cursor.String(), err: err}
+			}
+		}
+	}
+	res, err := pl.GetResults()
+	if _, ok := res.(*pgconn.PipelineSync); err == nil && !ok {
+		err = fmt.Errorf("pipeline: want the sync point, got %T", res)
+	}
+	if cerr := pl.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,271 @@
+package workflows_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"crm/api"
+	"crm/apikeys"
+	"crm/commands"
+	"crm/eventstore"
+	"crm/eventstore/postgres"
+	"crm/integrity"
+	"crm/pgmigrate"
+	"crm/privacy"
+	"crm/projections"
+	"crm/projections/apiadapter"
+	"crm/readmodels"
+	"crm/repository"
+	"crm/requestlog"
+	"crm/scheduler"
+	"crm/testdb"
+	"crm/webhooks"
+	"crm/workflows"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+
+// clock is the controlled clock the commands and the scheduler share.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+type ready struct{}
+
+func (ready) Ready(context.Context) error { return nil }
+
+// env is the whole server on loopback with the automations running on a
+// controlled clock.
+type env struct {
+	t        *testing.T
+	url      string
+	pool     *pgxpool.Pool
+	keys     map[string]string
+	clock    *clock
+	sched    *scheduler.Scheduler
+	backbone *workflows.Backbone
+	store    *postgres.Store
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(testdb.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 30
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	for _, set := range []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations,
+		requestlog.Migrations, workflows.Migrations, scheduler.Migrations, webhooks.Migrations, privacy.Migrations} {
+		if err := pgmigrate.Migrate(ctx, pool, set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := postgres.New(pool, postgres.Options{})
+	t.Cleanup(func() { store.Close() })
+	codec, err := eventstore.DomainRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The clock starts a day in the past, so due times it computes are
+	// past on the wall clock too (the tickets list judges breaches by it).
+	clk := &clock{now: time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Second)}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	vault, err := privacy.New(pool, []byte("workflows-test-master-key-0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	revealed := vault.Log(store)
+	repo := repository.New(pool, store, codec, vault)
+	settings := workflows.NewSettings(pool)
+	cmds := commands.New(repo, commands.Options{Clock: clk.Now, SLAFunc: settings.SLA, ApprovalPolicy: settings.ApprovalPolicy})
+	backbone, err := workflows.New(pool, revealed, codec, workflows.Options{Logger: logger, MaxRetries: 2, RetryInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched := scheduler.New(pool, clk, scheduler.Options{Logger: logger, PollInterval: 50 * time.Millisecond})
+	if err := workflows.AddCommands(backbone, cmds); err != nil {
+		t.Fatal(err)
+	}
+	workflows.Register(backbone, sched, cmds, settings)
+	// The test's receivers listen on loopback.
+	hooks := webhooks.New(pool, webhooks.Options{Guard: webhooks.Guard{AllowPrivate: true}, Logger: logger,
+		Backoff: 50 * time.Millisecond, MaxBackoff: time.Second, PollInterval: 20 * time.Millisecond})
+	backbone.AddAutomation(hooks)
+	engine := projections.New(pool, revealed, codec, projections.All(), projections.Options{Logger: logger})
+	if err := engine.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bg, stop := context.WithCancel(context.Background())
+	adapter := apiadapter.New(bg, engine, revealed, logger)
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context) error{engine.Run, sched.Run, backbone.Run, hooks.Run} {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = run(bg) }()
+	}
+	t.Cleanup(func() { stop(); wg.Wait(); adapter.Wait() })
+	requests := requestlog.New(pool, requestlog.Options{Logger: logger})
+	t.Cleanup(requests.Close)
+	queries := readmodels.New(pool)
+	ks := apikeys.New(pool)
+	h, err := api.NewRouter(api.Options{Ready: ready{}, Metrics: prometheus.NewRegistry(), Logger: logger, Keys: apikeys.ForAPI(ks),
+		Commands: cmds, Responses: repo, Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries,
+		Reports: queries, Requests: requests, Verifier: integrity.New(pool, []byte("test seal key, 32 bytes or more!")),
+		Automations: workflows.Service{Settings: settings, Dead: backbone.DeadLetters()}, Webhooks: webhooks.Service{W: hooks}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e := &env{t: t, url: srv.URL, pool: pool, keys: map[string]string{}, clock: clk, sched: sched, backbone: backbone, store: store}
+	for _, role := range apikeys.Roles {
+		_, secret, err := ks.Create(ctx, role+"-key", role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.keys[role] = secret
+	}
+	return e
+}
+
+type response struct {
+	status int
+	raw    []byte
+	body   map[string]any
+}
+
+func (r response) str(k string) string { s, _ := r.body[k].(string); return s }
+
+func (e *env) do(role, method, path string, body any) response {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		j, err := json.Marshal(body)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+e.keys[role])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := response{status: res.StatusCode, raw: raw}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+func (e *env) must(status int, r response) response {
+	e.t.Helper()
+	if r.status != status {
+		e.t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
+	}
+	return r
+}
+
+// eventually retries cond until it holds or 10 s pass.
+func (e *env) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// history returns an entity's events as the API shows them.
+func (e *env) history(kind, id string) []map[string]any {
+	e.t.Helper()
+	r := e.must(http.StatusOK, e.do("admin", "GET", "/v1/"+kind+"/"+id+"/history", nil))
+	items, _ := r.body["items"].([]any)
+	var out []map[string]any
+	for _, it := range items {
+		out = append(out, it.(map[string]any))
+	}
+	return out
+}
+
+// eventsOf returns the history entries of one type.
+func (e *env) eventsOf(kind, id, typ string) []map[string]any {
+	var out []map[string]any
+	for _, ev := range e.history(kind, id) {
+		if ev["type"] == typ {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func meta(ev map[string]any, key string) string {
+	m, _ := ev["metadata"].(map[string]any)
+	s, _ := m[key].(string)
+	return s
+}
+
+// advance moves the controlled clock and lets the scheduler look.
+func (e *env) advance(d time.Duration) {
+	e.clock.add(d)
+	e.sched.Wake()
+}
+
+func (e *env) account(tier string) string {
+	e.t.Helper()
+	return e.must(http.StatusCreated, e.do("admin", "POST", "/v1/accounts", map[string]any{"name": "Acme " + tier, "tier": tier})).str("id")
+}
+
+func (e *env) opportunity(account, amount, closeDate string) string {
+	e.t.Helper()
+	return e.must(http.StatusCreated, e.do("sales", "POST", "/v1/opportunities", map[string]any{"account_id": account, "name": "Deal " + amount,
+		"amount": amount, "currency": "EUR", "expected_close_date": closeDate})).str("id")
+}
+
+var leadN int
+
+func (e *env) lead(extra map[string]any) string {
+	e.t.Helper()
+	leadN++
+	body := map[string]any{"name": "Lead", "company": "Co", "email": fmt.Sprintf("lead%d-%d@example.com", leadN, time.Now().UnixNano()), "source": "webinar"}
+	for k, v := range extra {
+		body[k] = v
+	}
+	return e.must(http.StatusCreated, e.do("sales", "POST", "/v1/leads", body)).str("id")
+}
