@@ -57,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = eventsCmd(ctx, args[1:], stdout, stderr)
 	case "audit":
 		err = auditCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = benchCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "crm", versionString())
 		return 0
@@ -64,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, usageText)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "crm: unknown command %q (want serve, migrate, keys, projections, events, audit or version)\n", args[0])
+		fmt.Fprintf(stderr, "crm: unknown command %q (want serve, migrate, keys, projections, events, audit, bench or version)\n", args[0])
 		return 2
 	}
 	var ue *usageError
