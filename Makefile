@@ -5,7 +5,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         ?= bin/crm
 VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build test check unit fuzz fmt
+.PHONY: run build test check unit fuzz fmt bench
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/crm
@@ -34,3 +34,9 @@ fuzz:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+# The full benchmark (a few minutes; 1,000,000 events for the rebuild) on a
+# private embedded server: a table of figures and targets, and bench.json.
+# Not part of `make test`; `crm bench --quick` is the short version.
+bench: build
+	./$(BIN) bench --json bench.json

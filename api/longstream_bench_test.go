@@ -6,20 +6,9 @@ import (
 	"slices"
 	"testing"
 	"time"
-)
 
-// longStreamSQL appends $2 contact attempts to the lead stream $1 (version
-// 2 onwards) and moves the stream's version, as that many commands would.
-const longStreamSQL = `
-WITH ins AS (
-	INSERT INTO crm_events (event_id, stream_id, version, type, schema_version, data, actor, command_id, correlation_id, causation_id, recorded_at)
-	SELECT gen_random_uuid(), $1, 1 + n, 'lead.contact_attempted.v1', 1,
-	       jsonb_build_object('lead_id', $3::text, 'channel', 'call', 'outcome', 'no_answer',
-	                          'attempted_at', now(), 'attempt_number', n),
-	       'key:bench', 'cmd-' || n, 'corr-' || n, 'cmd-' || n, now()
-	FROM generate_series(1, $2::int) AS n ORDER BY n
-	RETURNING 1)
-UPDATE crm_streams SET version = version + (SELECT count(*) FROM ins) WHERE stream_id = $1`
+	"crm/bench"
+)
 
 // BenchmarkLongStreamCommand compares a command on a lead with 10,000
 // events against the same command on a fresh lead, over HTTP, alternating
@@ -34,7 +23,7 @@ func BenchmarkLongStreamCommand(b *testing.B) {
 		Scan(&stream); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := e.pool.Exec(context.Background(), longStreamSQL, stream, 9999, long); err != nil {
+	if _, err := e.pool.Exec(context.Background(), bench.LongStreamSQL, stream, bench.LongStreamEvents-1, long); err != nil {
 		b.Fatal(err)
 	}
 	fresh := make([]string, b.N)

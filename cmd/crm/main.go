@@ -60,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = auditCmd(ctx, args[1:], stdout, stderr)
 	case "reports":
 		err = reportsCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = benchCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "crm", versionString())
 		return 0
@@ -67,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, usageText)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "crm: unknown command %q (want serve, migrate, keys, projections, events, audit, reports or version)\n", args[0])
+		fmt.Fprintf(stderr, "crm: unknown command %q (want serve, migrate, keys, projections, events, audit, reports, bench or version)\n", args[0])
 		return 2
 	}
 	var ue *usageError

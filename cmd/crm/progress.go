@@ -12,6 +12,7 @@ import (
 type progressBar struct {
 	w      io.Writer
 	label  string
+	unit   string
 	start  time.Time
 	last   time.Time
 	drawn  bool
@@ -19,11 +20,21 @@ type progressBar struct {
 }
 
 func newProgressBar(w io.Writer, label string) *progressBar {
-	return &progressBar{w: w, label: label, start: time.Now()}
+	return &progressBar{w: w, label: label, unit: "events", start: time.Now()}
 }
 
 // update draws done of total (total 0: unknown).
 func (p *progressBar) update(done, total int64) {
+	frac := -1.0
+	if total > 0 {
+		frac = min(float64(done)/float64(total), 1)
+	}
+	p.draw(frac, done, total)
+}
+
+// draw draws the fraction frac (negative: unknown) with done of total
+// units (total 0: no total).
+func (p *progressBar) draw(frac float64, done, total int64) {
 	now := time.Now()
 	if p.drawn && now.Sub(p.last) < 200*time.Millisecond && !p.finish {
 		return
@@ -36,16 +47,19 @@ func (p *progressBar) update(done, total int64) {
 	}
 	const width = 30
 	bar, pct, eta := strings.Repeat(" ", width), "", ""
-	if total > 0 {
-		frac := min(float64(done)/float64(total), 1)
+	if frac >= 0 {
 		n := int(frac * width)
 		bar = strings.Repeat("#", n) + strings.Repeat(".", width-n)
 		pct = fmt.Sprintf(" %3.0f%%", frac*100)
-		if rate > 0 && done < total {
-			eta = " ETA " + (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
+		if frac > 0 && frac < 1 {
+			eta = " ETA " + (time.Duration(elapsed*(1-frac)/frac) * time.Second).Round(time.Second).String()
 		}
 	}
-	fmt.Fprintf(p.w, "\r%-10s [%s]%s %d/%d events %.0f events/s%s   ", p.label, bar, pct, done, total, rate, eta)
+	count := fmt.Sprintf("%d", done)
+	if total > 0 {
+		count += fmt.Sprintf("/%d", total)
+	}
+	fmt.Fprintf(p.w, "\r%-10s [%s]%s %s %s %.0f %s/s%s   ", p.label, bar, pct, count, p.unit, rate, p.unit, eta)
 }
 
 // done finishes the line.

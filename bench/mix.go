@@ -1,0 +1,130 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// client posts commands to the server under test as one API key.
+type client struct {
+	base string
+	key  string
+	hc   *http.Client
+}
+
+func newClient(addr, key string, conns int) *client {
+	tr := &http.Transport{MaxIdleConns: 2 * conns, MaxIdleConnsPerHost: 2 * conns, IdleConnTimeout: time.Minute}
+	return &client{base: "http://" + addr, key: key, hc: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
+}
+
+// reply is the part of a command response the bench reads.
+type reply struct {
+	ID            string `json:"id"`
+	Position      string `json:"position"`
+	AccountID     string `json:"account_id"`
+	OpportunityID string `json:"opportunity_id"`
+}
+
+// post sends a command and decodes its response; any status but 200 or
+// 201 is an error naming the command and quoting the body.
+func (c *client) post(ctx context.Context, path string, body any) (reply, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return reply{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(b))
+	if err != nil {
+		return reply{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return reply{}, fmt.Errorf("POST %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return reply{}, fmt.Errorf("POST %s: %w", path, err)
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+		return reply{}, fmt.Errorf("POST %s: status %d: %s", path, resp.StatusCode, raw)
+	}
+	var r reply
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return reply{}, fmt.Errorf("POST %s: decode %s: %w", path, raw, err)
+	}
+	return r, nil
+}
+
+// captureLead captures a lead with a unique email.
+func (c *client) captureLead(ctx context.Context, tag string) (reply, error) {
+	return c.post(ctx, "/v1/leads", map[string]any{"name": "Ada " + tag, "company": "Engines " + tag,
+		"email": "ada." + tag + "@example.com", "phone": "+44 20 7946 0958", "source": "webinar", "campaign": "2026-q1",
+		"region": "EMEA", "industry": "manufacturing", "company_size": "51-200"})
+}
+
+// mixSteps is how many commands one pass of the mix posts.
+const mixSteps = 11
+
+// mix is one worker's walk through a sale and a support case: capture a
+// lead, log a contact attempt, qualify and convert it (with an
+// opportunity), move the deal through two stages and win it, open a
+// ticket on the new account, assign it, answer it and resolve it. Each
+// call of step posts the next command.
+type mix struct {
+	c      *client
+	run    string
+	worker int
+	pass   int
+	step   int
+	lead   string
+	opp    string
+	acct   string
+	ticket string
+}
+
+// next posts the mix's next command.
+func (m *mix) next(ctx context.Context) error {
+	var (
+		r   reply
+		err error
+	)
+	switch m.step {
+	case 0:
+		m.pass++
+		r, err = m.c.captureLead(ctx, fmt.Sprintf("%s.%d.%d", m.run, m.worker, m.pass))
+		m.lead = r.ID
+	case 1:
+		_, err = m.c.post(ctx, "/v1/leads/"+m.lead+"/contact-attempts", map[string]any{"channel": "call", "outcome": "reached"})
+	case 2:
+		_, err = m.c.post(ctx, "/v1/leads/"+m.lead+"/qualify", map[string]any{"note": "budget confirmed"})
+	case 3:
+		r, err = m.c.post(ctx, "/v1/leads/"+m.lead+"/convert", map[string]any{"opportunity": map[string]any{
+			"name": "Engines 2027", "amount": "125000.00", "currency": "EUR", "expected_close_date": "2027-03-31"}})
+		m.opp, m.acct = r.OpportunityID, r.AccountID
+	case 4:
+		_, err = m.c.post(ctx, "/v1/opportunities/"+m.opp+"/stage", map[string]any{"stage": "qualification"})
+	case 5:
+		_, err = m.c.post(ctx, "/v1/opportunities/"+m.opp+"/stage", map[string]any{"stage": "proposal", "note": "sent"})
+	case 6:
+		_, err = m.c.post(ctx, "/v1/opportunities/"+m.opp+"/stage", map[string]any{"stage": "closed_won"})
+	case 7:
+		r, err = m.c.post(ctx, "/v1/tickets", map[string]any{"subject": "Cannot log in", "description": "since the upgrade",
+			"account_id": m.acct, "priority": "normal", "channel": "email"})
+		m.ticket = r.ID
+	case 8:
+		_, err = m.c.post(ctx, "/v1/tickets/"+m.ticket+"/assign", map[string]any{"assignee_id": "support-agent-1"})
+	case 9:
+		_, err = m.c.post(ctx, "/v1/tickets/"+m.ticket+"/responses", map[string]any{"body": "We are looking into it."})
+	case 10:
+		_, err = m.c.post(ctx, "/v1/tickets/"+m.ticket+"/resolve", map[string]any{"resolution": "Password reset."})
+	}
+	m.step = (m.step + 1) % mixSteps
+	return err
+}

@@ -1,0 +1,112 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"text/tabwriter"
+)
+
+// Result holds every figure of a run. The JSON keys are stable: scripts
+// and CI read them.
+type Result struct {
+	Quick       bool   `json:"quick"`
+	Concurrency int    `json:"concurrency"`
+	CPUs        int    `json:"cpus"`
+	MemTotalMiB int64  `json:"mem_total_mib"`
+	PostgreSQL  string `json:"postgresql_version"`
+
+	// Phase 1: raw single-row INSERT transactions.
+	BaselineInsertTPS float64 `json:"baseline_insert_tps"`
+	BaselineP50ms     float64 `json:"baseline_p50_ms"`
+	BaselineP99ms     float64 `json:"baseline_p99_ms"`
+
+	// Phase 2: the command mix over HTTP.
+	CommandTPS   float64 `json:"command_tps"`
+	CommandRatio float64 `json:"command_ratio"`
+	CommandP50ms float64 `json:"command_p50_ms"`
+	CommandP95ms float64 `json:"command_p95_ms"`
+	CommandP99ms float64 `json:"command_p99_ms"`
+	Commands     int64   `json:"commands"`
+
+	// Phase 3: rebuilding every projector against INSERT … SELECT.
+	RebuildEvents                int64              `json:"rebuild_events"`
+	RebuildEventsPerS            float64            `json:"rebuild_events_per_s"`
+	BaselineInsertSelectRowsPerS float64            `json:"baseline_insert_select_rows_per_s"`
+	RebuildRatio                 float64            `json:"rebuild_ratio"`
+	NarrowInsertSelectRowsPerS   float64            `json:"narrow_insert_select_rows_per_s"`
+	ProjectorRebuildEventsPerS   map[string]float64 `json:"projector_rebuild_events_per_s"`
+
+	// Phase 4: command to read model at half the command rate.
+	LagCommandsPerS float64 `json:"lag_commands_per_s"`
+	LagP50ms        float64 `json:"lag_p50_ms"`
+	LagP99ms        float64 `json:"lag_p99_ms"`
+	LagMaxms        float64 `json:"lag_max_ms"`
+
+	// Phase 5: a command on a 10,000-event stream against a fresh one.
+	LongStreamFreshMs float64 `json:"long_stream_fresh_ms"`
+	LongStreamLongMs  float64 `json:"long_stream_long_ms"`
+	LongStreamRatio   float64 `json:"long_stream_ratio"`
+
+	// Phase 6: peak resident memory.
+	ServeRSSMiB   float64 `json:"serve_rss_mib"`
+	RebuildRSSMiB float64 `json:"rebuild_rss_mib"`
+}
+
+// Check is one target: the figure, its value, the target, the ratio the
+// target bounds (the figure over its reference or limit) and whether it
+// holds.
+type Check struct {
+	Figure string
+	Value  string
+	Target string
+	Ratio  float64
+	Pass   bool
+}
+
+// Checks evaluates the targets against r.
+func (r Result) Checks() []Check {
+	atLeast := func(figure, value, target string, ratio, limit float64) Check {
+		return Check{figure, value, target, ratio, ratio >= limit}
+	}
+	atMost := func(figure, value, target string, ratio, limit float64) Check {
+		return Check{figure, value, target, ratio, ratio <= limit}
+	}
+	return []Check{
+		atLeast("commands/s vs raw INSERT tx/s", fmt.Sprintf("%.0f vs %.0f", r.CommandTPS, r.BaselineInsertTPS),
+			"≥ 0.6× (stretch 0.8×)", r.CommandRatio, 0.6),
+		atMost("command p99 vs raw INSERT p99", fmt.Sprintf("%.1f vs %.1f ms", r.CommandP99ms, r.BaselineP99ms),
+			"≤ 3×", r.CommandP99ms/r.BaselineP99ms, 3),
+		atLeast("rebuild events/s vs INSERT … SELECT rows/s", fmt.Sprintf("%.0f vs %.0f", r.RebuildEventsPerS, r.BaselineInsertSelectRowsPerS),
+			"≥ 0.25×", r.RebuildRatio, 0.25),
+		atMost("lag p99, command → funnel and lists", fmt.Sprintf("%.1f ms", r.LagP99ms), "≤ 100 ms", r.LagP99ms/100, 1),
+		atMost("command on 10,000-event stream vs fresh", fmt.Sprintf("%.2f vs %.2f ms", r.LongStreamLongMs, r.LongStreamFreshMs),
+			"≤ 2×", r.LongStreamRatio, 2),
+		atMost("serve peak RSS, command phase", fmt.Sprintf("%.0f MiB", r.ServeRSSMiB), "≤ 256 MiB", r.ServeRSSMiB/256, 1),
+		atMost(fmt.Sprintf("rebuild peak RSS, %d events", r.RebuildEvents), fmt.Sprintf("%.0f MiB", r.RebuildRSSMiB),
+			"≤ 512 MiB", r.RebuildRSSMiB/512, 1),
+	}
+}
+
+// WriteTable prints the figures and the targets as an aligned table.
+func (r Result) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FIGURE\tVALUE\tTARGET\tRATIO\tRESULT")
+	fmt.Fprintf(tw, "raw INSERT tx/s (%d writers)\t%.0f\t\t\t\n", r.Concurrency, r.BaselineInsertTPS)
+	fmt.Fprintf(tw, "raw INSERT p50 / p99\t%.1f / %.1f ms\t\t\t\n", r.BaselineP50ms, r.BaselineP99ms)
+	fmt.Fprintf(tw, "commands/s (%d clients)\t%.0f\t\t\t\n", r.Concurrency, r.CommandTPS)
+	fmt.Fprintf(tw, "command p50 / p95 / p99\t%.1f / %.1f / %.1f ms\t\t\t\n", r.CommandP50ms, r.CommandP95ms, r.CommandP99ms)
+	fmt.Fprintf(tw, "lag p50 at %.0f commands/s\t%.1f ms\t\t\t\n", r.LagCommandsPerS, r.LagP50ms)
+	for _, c := range r.Checks() {
+		verdict := "MISS"
+		if c.Pass {
+			verdict = "PASS"
+		}
+		ratio := "-"
+		if !math.IsNaN(c.Ratio) && !math.IsInf(c.Ratio, 0) {
+			ratio = fmt.Sprintf("%.2f", c.Ratio)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Figure, c.Value, c.Target, ratio, verdict)
+	}
+	return tw.Flush()
+}
