@@ -34,6 +34,9 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Revealer, when set, reveals personal values in what is published
+	// (the engine's own copies of the events stay encrypted).
+	Revealer workflows.Revealer
 }
 
 // Publisher sends events to NATS JetStream.
@@ -109,8 +112,12 @@ func (p *Publisher) Name() string { return "nats" }
 // Handle implements workflows.Automation: it publishes ev to its type's
 // subject and returns once JetStream has stored it (or dropped it as a
 // duplicate of the same event id).
-func (p *Publisher) Handle(_ context.Context, ev workflows.Event) error {
-	msg, err := workflows.IntegrationMessage(ev.IntegrationEvent)
+func (p *Publisher) Handle(ctx context.Context, ev workflows.Event) error {
+	out, err := workflows.Reveal(ctx, p.opts.Revealer, ev.IntegrationEvent)
+	if err != nil {
+		return err
+	}
+	msg, err := workflows.IntegrationMessage(out)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,9 @@ type Options struct {
 	PollInterval time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Revealer, when set, reveals personal values just before a request
+	// is sent; the delivery log keeps the event as stored (encrypted).
+	Revealer workflows.Revealer
 }
 
 // Webhooks manages subscriptions and delivers events to them.
@@ -262,6 +265,23 @@ VALUES ($1, $2, $3, $4, $5) ON CONFLICT (webhook_id, event_id) DO NOTHING`, uuid
 	return nil
 }
 
+// reveal returns the request body of a recorded payload: the event with
+// its personal values revealed when a Revealer is set.
+func (w *Webhooks) reveal(ctx context.Context, payload []byte) ([]byte, error) {
+	if w.opts.Revealer == nil {
+		return payload, nil
+	}
+	var ev workflows.IntegrationEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, fmt.Errorf("read delivery payload: %w", err)
+	}
+	ev, err := workflows.Reveal(ctx, w.opts.Revealer, ev)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(ev)
+}
+
 // Sign returns the X-CRM-Signature value of body under secret.
 func Sign(secret string, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
@@ -311,8 +331,12 @@ RETURNING d.id, d.event_id, d.event_type, d.payload, d.attempts, h.url, h.secret
 	if err != nil {
 		return false, fmt.Errorf("lease a delivery: %w", err)
 	}
+	body, err := w.reveal(ctx, payload)
+	if err != nil {
+		return true, err
+	}
 	start := time.Now()
-	code, sendErr := w.send(ctx, url, secret, eventType, eventID.String(), payload)
+	code, sendErr := w.send(ctx, url, secret, eventType, eventID.String(), body)
 	if ctx.Err() != nil {
 		// Shutting down: the lease runs out and the attempt is made again.
 		return true, nil

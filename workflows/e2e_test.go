@@ -106,7 +106,7 @@ func newEnv(t *testing.T) *env {
 	repo := repository.New(pool, store, codec, vault)
 	settings := workflows.NewSettings(pool)
 	cmds := commands.New(repo, commands.Options{Clock: clk.Now, SLAFunc: settings.SLA, ApprovalPolicy: settings.ApprovalPolicy})
-	backbone, err := workflows.New(pool, revealed, codec, workflows.Options{Logger: logger, MaxRetries: 2, RetryInterval: 10 * time.Millisecond})
+	backbone, err := workflows.New(pool, store, codec, workflows.Options{Logger: logger, MaxRetries: 2, RetryInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func newEnv(t *testing.T) *env {
 	workflows.Register(backbone, sched, cmds, settings)
 	// The test's receivers listen on loopback.
 	hooks := webhooks.New(pool, webhooks.Options{Guard: webhooks.Guard{AllowPrivate: true}, Logger: logger,
-		Backoff: 50 * time.Millisecond, MaxBackoff: time.Second, PollInterval: 20 * time.Millisecond})
+		Backoff: 50 * time.Millisecond, MaxBackoff: time.Second, PollInterval: 20 * time.Millisecond, Revealer: vault})
 	backbone.AddAutomation(hooks)
 	engine := projections.New(pool, revealed, codec, projections.All(), projections.Options{Logger: logger})
 	if err := engine.Prepare(ctx); err != nil {

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -55,6 +56,31 @@ func decodeMessage(codec *eventstore.Registry, msg *message.Message) (Event, err
 	if v, err := codec.Decode(ev.Type, ev.Data); err == nil {
 		ev.Domain, _ = v.(aggregates.Event)
 	}
+	return ev, nil
+}
+
+// Revealer replaces the encrypted personal values of events, in place, by
+// their plaintext while the person's key exists and by a fixed marker once
+// it was erased (privacy.Vault does).
+type Revealer interface {
+	Reveal(ctx context.Context, events []eventstore.Event) ([]string, error)
+}
+
+// Reveal returns ev with its personal values revealed by r (ev as it is
+// when r is nil). The automations, the dead letters and the webhook
+// delivery log keep events as stored, encrypted; only what leaves the
+// engine (a webhook request, a bus message) is revealed, as late as
+// possible, so an erasure reaches every copy the engine keeps.
+func Reveal(ctx context.Context, r Revealer, ev IntegrationEvent) (IntegrationEvent, error) {
+	if r == nil {
+		return ev, nil
+	}
+	evs := []eventstore.Event{{ID: ev.ID, StreamID: ev.Stream, Version: ev.Version, Type: ev.Type,
+		Data: append(json.RawMessage(nil), ev.Data...), Metadata: ev.Metadata, RecordedAt: ev.RecordedAt}}
+	if _, err := r.Reveal(ctx, evs); err != nil {
+		return ev, fmt.Errorf("reveal event %s: %w", ev.ID, err)
+	}
+	ev.Data = evs[0].Data
 	return ev, nil
 }
 

@@ -1,6 +1,8 @@
 package workflows_test
 
 import (
+	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +12,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 )
 
 // receipt is one request a test receiver got.
@@ -113,4 +116,49 @@ func TestWebhookRetriedWithSameDeliveryIDAndValidSignature(t *testing.T) {
 	}
 	e.must(http.StatusNoContent, e.do("admin", "DELETE", "/v1/webhooks/"+quiet, nil))
 	e.must(http.StatusNotFound, e.do("admin", "DELETE", "/v1/webhooks/"+quiet, nil))
+}
+
+// Personal data leaves the engine revealed, in the request a receiver
+// gets, while the delivery log keeps the event as stored: encrypted, so an
+// erasure reaches it.
+func TestWebhookRevealsPersonalDataOnlyOnTheWire(t *testing.T) {
+	e := newEnv(t)
+	const secret = "a webhook secret of some length"
+	bodies := make(chan []byte, 16)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		bodies <- body
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer receiver.Close()
+	e.must(http.StatusCreated, e.do("admin", "POST", "/v1/webhooks", map[string]any{"url": receiver.URL, "events": []string{"lead.captured.v1"}, "secret": secret}))
+	const email, phone = "grace.hopper@example.org", "+1 555 0100 4242"
+	e.lead(map[string]any{"email": email, "phone": phone, "name": "Grace Hopper"})
+	var body []byte
+	select {
+	case body = <-bodies:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no delivery within 30 s")
+	}
+	var got struct {
+		Data map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Data["email"] != email || got.Data["phone"] != phone || got.Data["name"] != "Grace Hopper" {
+		t.Fatalf("the receiver got %s, want the plaintext", body)
+	}
+	var stored []byte
+	if err := e.pool.QueryRow(context.Background(), `SELECT payload FROM crm_webhook_deliveries`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	for _, plain := range []string{email, phone, "Grace Hopper"} {
+		if bytes.Contains(stored, []byte(plain)) {
+			t.Fatalf("the delivery log holds %q in plaintext: %s", plain, stored)
+		}
+	}
+	if !bytes.Contains(stored, []byte(`"enc:v1:`)) {
+		t.Fatalf("the delivery log holds no encrypted value: %s", stored)
+	}
 }

@@ -177,7 +177,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	adapter := apiadapter.New(bgCtx, engine, revealed, log)
 	settings := workflows.NewSettings(db.pool)
 	cmds := commands.New(repo, commands.Options{SLAFunc: settings.SLA, ApprovalPolicy: settings.ApprovalPolicy})
-	backbone, err := workflows.New(db.pool, revealed, codec, workflows.Options{Logger: log})
+	backbone, err := workflows.New(db.pool, store, codec, workflows.Options{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -186,10 +186,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	workflows.Register(backbone, deadlines, cmds, settings)
-	hooks := webhooks.New(db.pool, webhooks.Options{Guard: webhooks.Guard{AllowPrivate: c.webhooksPrivate}, Logger: log})
+	hooks := webhooks.New(db.pool, webhooks.Options{Guard: webhooks.Guard{AllowPrivate: c.webhooksPrivate}, Logger: log, Revealer: vault})
 	backbone.AddAutomation(hooks)
 	if c.bus.value != "" && c.automations {
-		pub, err := natsbus.Connect(ctx, c.bus.value, natsbus.Options{Logger: log})
+		pub, err := natsbus.Connect(ctx, c.bus.value, natsbus.Options{Logger: log, Revealer: vault})
 		if err != nil {
 			return fmt.Errorf("message bus: %w", err)
 		}
