@@ -18,12 +18,7 @@ import (
 func BenchmarkLongStreamCommand(b *testing.B) {
 	e := newEnv(b)
 	long := e.must(201, e.do("sales", "POST", "/v1/leads", leadWith("email", "long@example.com"))).str("id")
-	var stream string
-	if err := e.pool.QueryRow(context.Background(), `SELECT stream_id FROM crm_events WHERE stream_id LIKE '%' || $1`, long).
-		Scan(&stream); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := e.pool.Exec(context.Background(), bench.LongStreamSQL, stream, bench.LongStreamEvents-1, long); err != nil {
+	if err := bench.GrowStream(context.Background(), e.pool, long, bench.LongStreamEvents-1); err != nil {
 		b.Fatal(err)
 	}
 	fresh := make([]string, b.N)

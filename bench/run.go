@@ -241,12 +241,8 @@ func longStream(ctx context.Context, pool *pgxpool.Pool, cl *client, run string,
 	if err != nil {
 		return fmt.Errorf("long stream: %w", err)
 	}
-	tag, err := pool.Exec(ctx, LongStreamSQL, "lead-"+long.ID, LongStreamEvents-1, long.ID)
-	if err != nil {
-		return fmt.Errorf("long stream: grow the stream: %w", err)
-	}
-	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("long stream: no stream lead-%s", long.ID)
+	if err := GrowStream(ctx, pool, long.ID, LongStreamEvents-1); err != nil {
+		return fmt.Errorf("long stream: %w", err)
 	}
 	c.Progress.Phase("long stream", "commands")
 	defer c.Progress.Done()

@@ -1,6 +1,13 @@
 package bench
 
-import "encoding/json"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
 
 // SeedLeadsSQL appends $1 leads' histories straight into the log (four
 // events per lead: captured, contacted, qualified, an activity), numbered
@@ -53,19 +60,43 @@ FROM crm_events`
 const NarrowInsertSQL = `INSERT INTO bench_raw.narrow SELECT event_id, stream_id, type, actor, recorded_at,
 data->>'name', data->>'email', data FROM crm_events`
 
-// LongStreamSQL appends $2 contact attempts to the lead stream $1 (version
-// 2 onwards; $3 is the lead's id) and moves the stream's version, as that
-// many commands would.
-const LongStreamSQL = `
-WITH ins AS (
+// longStreamSQL appends $2 contact attempts to the lead stream $1 (after
+// its current version; $3 is the lead's id) and moves the stream's
+// version, as that many commands would.
+const longStreamSQL = `
+WITH cur AS (SELECT version FROM crm_streams WHERE stream_id = $1),
+ins AS (
 	INSERT INTO crm_events (event_id, stream_id, version, type, schema_version, data, actor, command_id, correlation_id, causation_id, recorded_at)
-	SELECT gen_random_uuid(), $1, 1 + n, 'lead.contact_attempted.v1', 1,
+	SELECT gen_random_uuid(), $1, cur.version + n, 'lead.contact_attempted.v1', 1,
 	       jsonb_build_object('lead_id', $3::text, 'channel', 'call', 'outcome', 'no_answer',
 	                          'attempted_at', now(), 'attempt_number', n),
 	       'key:bench', 'cmd-' || n, 'corr-' || n, 'cmd-' || n, now()
-	FROM generate_series(1, $2::int) AS n ORDER BY n
+	FROM cur, generate_series(1, $2::int) AS n ORDER BY n
 	RETURNING 1)
 UPDATE crm_streams SET version = version + (SELECT count(*) FROM ins) WHERE stream_id = $1`
+
+// GrowStream appends n contact attempts to the stream of lead leadID
+// directly in SQL, as n commands would, holding the stream's append lock
+// so that commands (an automation scoring the lead, say) appending at the
+// same time wait instead of colliding. It fails when the stream does not
+// exist.
+func GrowStream(ctx context.Context, pool *pgxpool.Pool, leadID string, n int) error {
+	stream := "lead-" + leadID
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		// The lock crm_append takes for the stream, before any write.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, stream); err != nil {
+			return fmt.Errorf("grow %s: %w", stream, err)
+		}
+		tag, err := tx.Exec(ctx, longStreamSQL, stream, n, leadID)
+		if err != nil {
+			return fmt.Errorf("grow %s: %w", stream, err)
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("grow %s: no such stream", stream)
+		}
+		return nil
+	})
+}
 
 // Payload is the data of a typical event (a captured lead): the body of
 // the baseline's single-row inserts.
