@@ -53,6 +53,8 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, Problem{Status: http.StatusNotFound, Code: "not_found", Detail: err.Error()})
 	case errors.Is(err, customreports.ErrExists):
 		writeProblem(w, Problem{Status: http.StatusConflict, Code: "report_exists", Detail: err.Error()})
+	case errors.Is(err, customreports.ErrTooMany):
+		writeProblem(w, Problem{Status: http.StatusConflict, Code: "too_many_reports", Detail: err.Error()})
 	case errors.Is(err, customreports.ErrSandboxUnavailable):
 		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "custom_reports_unavailable", Detail: err.Error()})
 	case errors.Is(err, readmodels.ErrInvalid):

@@ -45,6 +45,16 @@ func (h *Handler) EraseSubject(ctx context.Context, c *EraseSubject) error {
 	}
 	stream := streamOf(TypeSubject, s.ID)
 	return h.run(ctx, &c.Envelope, s.ID, stream, func(u *unit) error {
+		// Read again on every attempt: a retry after a conflict (a
+		// conversion added a contact meanwhile) names every entity.
+		again, ok, err := h.repo.Subject(ctx, email)
+		if err != nil {
+			return err
+		}
+		if !ok || again.ID != s.ID {
+			return noPersonalData()
+		}
+		s := again
 		subject := aggregates.NewSubject(s.ID)
 		if _, err := u.load(stream, subject); err != nil {
 			return err
@@ -54,7 +64,7 @@ func (h *Handler) EraseSubject(ctx context.Context, c *EraseSubject) error {
 			return err
 		}
 		u.emit(stream, evs)
-		u.batch.Erase = append(u.batch.Erase, s.ID)
+		u.batch.Erase = append(u.batch.Erase, s)
 		for _, e := range s.Entities {
 			u.batch.Releases = append(u.batch.Releases, Claim{Kind: ClaimEmail, Key: email, OwnerType: e.EntityType, OwnerID: e.EntityID})
 		}

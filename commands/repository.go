@@ -87,8 +87,10 @@ type Batch struct {
 	Claims   []Claim
 	Releases []Claim
 	// Erase lists data subjects whose keys are deleted in the same
-	// transaction (crypto-shredding).
-	Erase    []string
+	// transaction (crypto-shredding), each with the entities the erasure
+	// names: if the subject's entities differ by then, Save returns
+	// ErrVersionConflict.
+	Erase    []DataSubject
 	Metadata Metadata
 	Response *StoredResponse
 }

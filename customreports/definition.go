@@ -49,6 +49,8 @@ var (
 	ErrNotFound = errors.New("custom report not found")
 	// ErrExists: a report with that name exists already.
 	ErrExists = errors.New("custom report exists already")
+	// ErrTooMany: as many reports as Options.MaxReports exist already.
+	ErrTooMany = errors.New("too many custom reports")
 	// ErrSandboxUnavailable: the database cannot give the report a role of
 	// its own (the engine's role lacks CREATEROLE, the new role cannot log
 	// in, or the database grants too much to every role). Nothing is

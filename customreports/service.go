@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"crm/eventstore"
@@ -47,6 +48,9 @@ type Options struct {
 	// MaxBytes bounds the size of a report's tables with their indexes,
 	// checked with every batch (default 256 MiB).
 	MaxBytes int64
+	// MaxReports bounds how many reports may exist at once (default 20):
+	// each running report holds its own database sessions.
+	MaxReports int
 	// Poll is how often Run looks for reports to run and a running report
 	// checks that it was not dropped or rebuilt elsewhere (default 1 s).
 	Poll time.Duration
@@ -76,6 +80,9 @@ func New(pool *pgxpool.Pool, log Log, opts Options) *Service {
 	}
 	if opts.StatementTimeout <= 0 {
 		opts.StatementTimeout = 5 * time.Second
+	}
+	if opts.MaxReports <= 0 {
+		opts.MaxReports = 20
 	}
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = 256 << 20
@@ -149,7 +156,8 @@ type Page struct {
 
 // Create validates d and, when it is sound, creates the report's role,
 // schema and tables; the report then replays the log in Run. Errors:
-// *InvalidError (nothing created), ErrExists, ErrSandboxUnavailable.
+// *InvalidError (nothing created), ErrExists, ErrTooMany,
+// ErrSandboxUnavailable.
 func (s *Service) Create(ctx context.Context, d Definition, actor string) (Status, error) {
 	p, err := check(d, s.types)
 	if err != nil {
@@ -160,11 +168,16 @@ func (s *Service) Create(ctx context.Context, d Definition, actor string) (Statu
 		p.def.Until = &u
 	}
 	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM crm_custom_reports WHERE name = $1)`, d.Name).Scan(&exists); err != nil {
+	var count int
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM crm_custom_reports WHERE name = $1), (SELECT count(*) FROM crm_custom_reports)`,
+		d.Name).Scan(&exists, &count); err != nil {
 		return Status{}, fmt.Errorf("look up report %s: %w", d.Name, err)
 	}
 	if exists {
 		return Status{}, fmt.Errorf("%w: %s", ErrExists, d.Name)
+	}
+	if count >= s.opts.MaxReports {
+		return Status{}, fmt.Errorf("%w: %d reports exist; drop one first", ErrTooMany, count)
 	}
 	sb, err := newSandbox(d.Name)
 	if err != nil {
@@ -387,7 +400,7 @@ func (s *Service) Rows(ctx context.Context, name, table, cursor string, limit in
 	}
 	rows, err := pool.Query(ctx, q, args...)
 	if err != nil {
-		return Page{}, fmt.Errorf("read report %s: %w", name, err)
+		return Page{}, cursorError(name, after, err)
 	}
 	defer rows.Close()
 	page := Page{Table: t.Name, Items: []json.RawMessage{}}
@@ -406,9 +419,20 @@ func (s *Service) Rows(ctx context.Context, name, table, cursor string, limit in
 		lastKey = key
 	}
 	if err := rows.Err(); err != nil {
-		return Page{}, fmt.Errorf("read report %s: %w", name, err)
+		return Page{}, cursorError(name, after, err)
 	}
 	return page, nil
+}
+
+// cursorError is err of a page read: a cursor whose values the key
+// columns refuse (data exception, SQLSTATE class 22) is the client's
+// *InvalidError, anything else the server's.
+func cursorError(name string, after []byte, err error) error {
+	var pgErr *pgconn.PgError
+	if after != nil && errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
+		return invalid("cursor", "malformed cursor")
+	}
+	return fmt.Errorf("read report %s: %w", name, err)
 }
 
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -2,6 +2,7 @@ package customreports_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -591,4 +592,31 @@ func TestSizeLimitFailsTheReport(t *testing.T) {
 		t.Fatalf("committed %d events; want whole batches before the limit", st.Progress.EventsSeen)
 	}
 	t.Log(st.Error.Message, st.Progress.EventsSeen)
+}
+
+// A cursor the key columns refuse is the client's error, not the server's;
+// and no more reports exist at once than Options.MaxReports.
+func TestBadCursorValuesAndTheReportLimit(t *testing.T) {
+	e := newEnvWith(t, func(o *customreports.Options) { o.MaxReports = 1 })
+	for range 3 {
+		e.add("lead.captured.v1", map[string]any{"source": "web"})
+	}
+	byVersion := customreports.Definition{Name: "by_version", Table: "CREATE TABLE by_version (v int PRIMARY KEY)",
+		Handlers: map[string]string{"lead.captured.v1": `INSERT INTO by_version VALUES (:version::int) ON CONFLICT DO NOTHING`}}
+	if _, err := e.svc.Create(context.Background(), byVersion, "key:analyst"); err != nil {
+		t.Fatal(err)
+	}
+	e.wait("by_version")
+	cursor := base64.RawURLEncoding.EncodeToString([]byte(`{"v":"not a number"}`))
+	var invalid *customreports.InvalidError
+	if _, err := e.svc.Rows(context.Background(), "by_version", "", cursor, 10); !errors.As(err, &invalid) || invalid.Field != "cursor" {
+		t.Fatalf("cursor with a value the key refuses: %v", err)
+	}
+	if _, err := e.svc.Create(context.Background(), bySource, "key:analyst"); !errors.Is(err, customreports.ErrTooMany) {
+		t.Fatalf("a report over the limit: %v", err)
+	}
+	var roles int
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_roles WHERE rolname LIKE 'crm_rpt_leads_by_source%'`).Scan(&roles); err != nil || roles != 0 {
+		t.Fatalf("the refused report left %d roles (%v)", roles, err)
+	}
 }

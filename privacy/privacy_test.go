@@ -142,7 +142,7 @@ func TestSealRevealErase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Shred(ctx, tx, id); err != nil {
+	if err := v.Shred(ctx, tx, id, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -277,7 +277,7 @@ func TestSubjectChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Shred(ctx, tx, subjects[0]); err != nil {
+	if err := a.Shred(ctx, tx, subjects[0], nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -438,16 +438,61 @@ WHERE k.email_hash = $1 ORDER BY e.created_at, e.entity_type, e.entity_id`, v.Em
 }
 
 // Shred deletes a subject's key (and its entity list) in tx, the
-// transaction that records the erasure. Call Forget after it commits.
-func (v *Vault) Shred(ctx context.Context, tx Querier, subject string) error {
+// transaction that records the erasure, after locking the key row. expect
+// are the entities the erasure names (nil: any): when the subject's
+// entities differ (a conversion added a contact since they were read) or
+// the key is gone already, it returns ErrSubjectChanged, so the erasure is
+// decided again and names every entity. Call Forget after it commits.
+func (v *Vault) Shred(ctx context.Context, tx Querier, subject string, expect []Entity) error {
 	id, err := uuid.Parse(subject)
 	if err != nil {
 		return fmt.Errorf("privacy: subject id %q: %w", subject, err)
+	}
+	var one int
+	err = tx.QueryRow(ctx, `SELECT 1 FROM crm_privacy_keys WHERE subject_id = $1 FOR UPDATE`, id).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrSubjectChanged
+	}
+	if err != nil {
+		return fmt.Errorf("privacy: lock the key of subject %s: %w", subject, err)
+	}
+	rows, err := tx.Query(ctx, `DELETE FROM crm_privacy_entities WHERE subject_id = $1 RETURNING entity_type, entity_id`, id)
+	if err != nil {
+		return fmt.Errorf("privacy: delete the entities of subject %s: %w", subject, err)
+	}
+	held, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Entity, error) {
+		var e Entity
+		return e, r.Scan(&e.EntityType, &e.EntityID)
+	})
+	if err != nil {
+		return fmt.Errorf("privacy: delete the entities of subject %s: %w", subject, err)
+	}
+	if expect != nil && !sameEntities(held, expect) {
+		return ErrSubjectChanged
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM crm_privacy_keys WHERE subject_id = $1`, id); err != nil {
 		return fmt.Errorf("privacy: delete the key of subject %s: %w", subject, err)
 	}
 	return nil
+}
+
+// sameEntities reports whether a and b hold the same entities, in any
+// order.
+func sameEntities(a, b []Entity) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := make(map[Entity]int, len(a))
+	for _, e := range a {
+		seen[e]++
+	}
+	for _, e := range b {
+		if seen[e] == 0 {
+			return false
+		}
+		seen[e]--
+	}
+	return true
 }
 
 // Forget records in this process's cache that a subject was shredded.

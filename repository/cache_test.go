@@ -2,6 +2,7 @@ package repository_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -149,7 +150,7 @@ func TestErasureDropsCachedStream(t *testing.T) {
 	}
 	if _, err := repo.Save(ctx, commands.Batch{Changes: []commands.Change{{Stream: "subject-" + s.ID, Expected: 0,
 		Events: []aggregates.Event{aggregates.SubjectErasedEvent{SubjectID: s.ID, Entities: s.Entities}}}},
-		Erase: []string{s.ID}, Metadata: commands.Metadata{Actor: "user:test", CommandID: "erase"}}); err != nil {
+		Erase: []commands.DataSubject{s}, Metadata: commands.Metadata{Actor: "user:test", CommandID: "erase"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, asOf := range []time.Time{{}, time.Now().Add(time.Hour)} {
@@ -163,5 +164,47 @@ func TestErasureDropsCachedStream(t *testing.T) {
 	}
 	if _, ok, _ := repo.Subject(ctx, "long.stream@example.com"); ok {
 		t.Error("the subject is still found")
+	}
+}
+
+// TestErasureNamesEveryEntity: an erasure decided on a stale list of the
+// person's leads and contacts (a conversion added a contact since it was
+// read) is a version conflict that stores nothing; decided again on the
+// current list it goes through.
+func TestErasureNamesEveryEntity(t *testing.T) {
+	ctx := context.Background()
+	pool, _, repo := setup(t)
+	lead := "0198a000-0000-7000-8000-0000000000cc"
+	if _, err := repo.Save(ctx, capture(lead, "stale.list@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	s, ok, err := repo.Subject(ctx, "stale.list@example.com")
+	if err != nil || !ok || len(s.Entities) != 1 {
+		t.Fatalf("subject: %+v %v %v", s, ok, err)
+	}
+	erase := func(s commands.DataSubject) error {
+		_, err := repo.Save(ctx, commands.Batch{Changes: []commands.Change{{Stream: "subject-" + s.ID, Expected: 0,
+			Events: []aggregates.Event{aggregates.SubjectErasedEvent{SubjectID: s.ID, Entities: s.Entities}}}},
+			Erase: []commands.DataSubject{s}, Metadata: commands.Metadata{Actor: "user:test", CommandID: "erase"}})
+		return err
+	}
+	// A contact added under the same key after the list was read.
+	if _, err := pool.Exec(ctx, `INSERT INTO crm_privacy_entities (subject_id, entity_type, entity_id) VALUES ($1, 'contact', 'c-1')`, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := erase(s); !errors.Is(err, commands.ErrVersionConflict) {
+		t.Fatalf("erasure on a stale list: %v, want a version conflict", err)
+	}
+	var keys, events int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM crm_privacy_keys WHERE subject_id = $1),
+  (SELECT count(*) FROM crm_events WHERE stream_id = 'subject-' || $1::text)`, s.ID).Scan(&keys, &events); err != nil || keys != 1 || events != 0 {
+		t.Fatalf("the refused erasure left %d keys and %d events (%v), want 1 and 0", keys, events, err)
+	}
+	s, ok, err = repo.Subject(ctx, "stale.list@example.com")
+	if err != nil || !ok || len(s.Entities) != 2 {
+		t.Fatalf("subject read again: %+v %v %v", s, ok, err)
+	}
+	if err := erase(s); err != nil {
+		t.Fatal(err)
 	}
 }

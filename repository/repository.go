@@ -63,7 +63,7 @@ type Vault interface {
 	Subject(ctx context.Context, email string) (id string, entities []privacy.Entity, ok bool, err error)
 	// Shred deletes a subject's key in tx; Forget drops it from the
 	// cache once tx committed.
-	Shred(ctx context.Context, tx privacy.Querier, subject string) error
+	Shred(ctx context.Context, tx privacy.Querier, subject string, expect []privacy.Entity) error
 	Forget(subject string)
 }
 
@@ -276,7 +276,7 @@ ON CONFLICT (scope, key) DO NOTHING`, resp.Scope, resp.Key, resp.RequestHash, st
 		ta.Committed()
 	}
 	for _, s := range b.Erase {
-		r.vault.Forget(s)
+		r.vault.Forget(s.ID)
 	}
 	return saved, nil
 }
@@ -284,7 +284,7 @@ ON CONFLICT (scope, key) DO NOTHING`, resp.Scope, resp.Key, resp.RequestHash, st
 // keys stores new subjects' keys and deletes erased ones in tx. A subject
 // that changed meanwhile is a version conflict: the command is sealed and
 // decided again.
-func (r *Repository) keys(ctx context.Context, tx pgx.Tx, sealed *privacy.Sealed, erase []string) error {
+func (r *Repository) keys(ctx context.Context, tx pgx.Tx, sealed *privacy.Sealed, erase []commands.DataSubject) error {
 	if err := r.vault.Store(ctx, tx, sealed); err != nil {
 		if errors.Is(err, privacy.ErrSubjectChanged) {
 			return fmt.Errorf("%w: %w", commands.ErrVersionConflict, err)
@@ -292,7 +292,14 @@ func (r *Repository) keys(ctx context.Context, tx pgx.Tx, sealed *privacy.Sealed
 		return err
 	}
 	for _, s := range erase {
-		if err := r.vault.Shred(ctx, tx, s); err != nil {
+		expect := make([]privacy.Entity, len(s.Entities))
+		for i, e := range s.Entities {
+			expect[i] = privacy.Entity{EntityType: e.EntityType, EntityID: e.EntityID}
+		}
+		if err := r.vault.Shred(ctx, tx, s.ID, expect); err != nil {
+			if errors.Is(err, privacy.ErrSubjectChanged) {
+				return fmt.Errorf("%w: %w", commands.ErrVersionConflict, err)
+			}
 			return err
 		}
 	}

@@ -225,7 +225,7 @@ RETURNING id, kind, due_at, payload`, s.clock.Now().UTC(), s.kinds(), s.opts.Lea
 func (s *Scheduler) failed(ctx context.Context, d Deadline, herr error) error {
 	s.opts.Logger.Warn("deadline handler failed; it fires again later", "deadline", d.ID, "kind", d.Kind, "err", herr)
 	_, err := s.pool.Exec(ctx, `UPDATE crm_deadlines SET attempts = attempts + 1, last_error = $2, lease_until = NULL,
-due_at = $3::timestamptz + least(interval '1 second' * power(2, attempts), make_interval(secs => $4::float8))
+due_at = $3::timestamptz + least(interval '1 second' * power(2, least(attempts, 30)), make_interval(secs => $4::float8))
 WHERE id = $1 AND leased_by = $5`, d.ID, herr.Error(), s.clock.Now().UTC(), s.opts.MaxBackoff.Seconds(), s.opts.Owner)
 	if err != nil {
 		return fmt.Errorf("record failure of %s: %w", d.ID, err)

@@ -263,6 +263,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		wg.Wait()
 	}()
+	// Every way out of serve stops the background work and waits for it
+	// before the deferred closes run underneath it.
+	var background sync.Once
+	waitBackground := func() {
+		background.Do(func() {
+			stopBackground()
+			<-projecting
+			<-automating
+			<-reporting
+			<-sealing
+			adapter.Wait()
+		})
+	}
+	defer waitBackground()
 	ln, err := net.Listen("tcp", c.addr.value)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.addr.value, err)
@@ -298,12 +312,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// Projectors stop between batches (a batch in flight rolls back with
 	// its checkpoint); rebuilds stop before their swap.
-	stopBackground()
-	<-projecting
-	<-automating
-	<-reporting
-	<-sealing
-	adapter.Wait()
+	waitBackground()
 	requests.Close() // writes the request audit entries still queued
 	_ = store.Close()
 	db.close()
