@@ -12,6 +12,8 @@ import (
 	"crm/apikeys"
 	"crm/customreports"
 	"crm/embeddedpg"
+	"crm/eventstore"
+	"crm/eventstore/esdb"
 	"crm/eventstore/postgres"
 	"crm/pgmigrate"
 	"crm/privacy"
@@ -22,6 +24,40 @@ import (
 	"crm/webhooks"
 	"crm/workflows"
 )
+
+// openLog opens what a command reading the event log needs: the migrated
+// database and the event store, EventStoreDB at esURL or (empty) the
+// PostgreSQL store in that database. closeLog releases both.
+func openLog(ctx context.Context, dbc dbConfig, esURL string, log *slog.Logger) (db *database, store eventstore.Store, closeLog func(), err error) {
+	var es *esdb.Store
+	if esURL != "" {
+		if es, err = openEventStore(ctx, esURL, nil, log); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if db, err = openDatabase(ctx, dbc, log); err != nil {
+		if es != nil {
+			_ = es.Close()
+		}
+		return nil, nil, nil, err
+	}
+	if err = db.migrate(ctx); err != nil {
+		db.close()
+		if es != nil {
+			_ = es.Close()
+		}
+		return nil, nil, nil, err
+	}
+	if es != nil {
+		store = es
+	} else {
+		store = postgres.New(db.pool, postgres.Options{Logger: log})
+	}
+	return db, store, func() {
+		_ = store.Close()
+		db.close()
+	}, nil
+}
 
 // migrationSets are every package's migrations, applied in this order.
 var migrationSets = []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations, requestlog.Migrations,

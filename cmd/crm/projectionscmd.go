@@ -67,28 +67,11 @@ func projectionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	log := logc.logger(stderr)
-	var store eventstore.Store
-	if esc.value != "" {
-		es, err := openEventStore(ctx, esc.value, nil, log)
-		if err != nil {
-			return err
-		}
-		defer es.Close()
-		store = es
-	}
-	db, err := openDatabase(ctx, dbc, log)
+	db, store, closeLog, err := openLog(ctx, dbc, esc.value, log)
 	if err != nil {
 		return err
 	}
-	defer db.close()
-	if err := db.migrate(ctx); err != nil {
-		return err
-	}
-	if store == nil {
-		pg := postgres.New(db.pool, postgres.Options{Logger: log})
-		defer pg.Close()
-		store = pg
-	}
+	defer closeLog()
 	codec, err := eventstore.DomainRegistry()
 	if err != nil {
 		return err
