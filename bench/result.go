@@ -15,6 +15,8 @@ type Result struct {
 	CPUs        int    `json:"cpus"`
 	MemTotalMiB int64  `json:"mem_total_mib"`
 	PostgreSQL  string `json:"postgresql_version"`
+	// ServeFlags are the server's flags besides the bench's own.
+	ServeFlags []string `json:"serve_flags,omitempty"`
 
 	// Phase 1: raw single-row INSERT transactions.
 	BaselineInsertTPS float64 `json:"baseline_insert_tps"`

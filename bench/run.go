@@ -50,6 +50,9 @@ type Config struct {
 	// Events is the size of the log the rebuild replays (the commands'
 	// events plus seeded leads' histories).
 	Events int64
+	// ServeFlags are added to the server's command line, after the
+	// bench's own flags.
+	ServeFlags []string
 	// Quick is recorded in the result.
 	Quick bool
 	// Progress, when not nil, is told about each phase.
@@ -88,7 +91,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		return Result{}, fmt.Errorf("bench: connect: %w", err)
 	}
 	defer pool.Close()
-	r := Result{Quick: c.Quick, Concurrency: c.Concurrency, CPUs: runtime.NumCPU(), MemTotalMiB: memTotalMiB()}
+	r := Result{Quick: c.Quick, Concurrency: c.Concurrency, ServeFlags: c.ServeFlags, CPUs: runtime.NumCPU(), MemTotalMiB: memTotalMiB()}
 	if err := pool.QueryRow(ctx, `SHOW server_version`).Scan(&r.PostgreSQL); err != nil {
 		return r, fmt.Errorf("bench: %w", err)
 	}
@@ -129,8 +132,10 @@ func baseline(ctx context.Context, pool *pgxpool.Pool, c Config, r *Result) erro
 // memory (6); it stops the server at the end.
 func againstServer(ctx context.Context, pool *pgxpool.Pool, c Config, r *Result) error {
 	key, seal := randomHex(16), randomHex(24)
-	srv, err := startChild(ctx, c.Executable, "serve", "--database-url", c.DatabaseURL, "--addr", "127.0.0.1:0",
-		"--bootstrap-admin-key", key, "--seal-key", seal, "--master-key", c.masterKey, "--log-format", "json", "--shutdown-timeout", "10s")
+	args := append([]string{"serve", "--database-url", c.DatabaseURL, "--addr", "127.0.0.1:0",
+		"--bootstrap-admin-key", key, "--seal-key", seal, "--master-key", c.masterKey, "--log-format", "json", "--shutdown-timeout", "10s"},
+		c.ServeFlags...)
+	srv, err := startChild(ctx, c.Executable, args...)
 	if err != nil {
 		return err
 	}

@@ -390,30 +390,46 @@ type projectorError struct{ err error }
 
 func (e *projectorError) Error() string { return e.err.Error() }
 
+// checkpointSQL advances a projector's checkpoint from $5 to $2 when it
+// is still at $5. As the batch's first statement it also locks the
+// checkpoint row first, so a rebuild's swap and the batch serialise
+// without deadlock; a swap that committed meanwhile leaves no row to
+// update.
+const checkpointSQL = `UPDATE crm_projections SET position = $2, events_applied = events_applied + $3,
+state = 'running', error = NULL, error_position = NULL, owner = $4, updated_at = now() WHERE name = $1 AND position = $5`
+
+// liveSchemaSQL sets the transaction's search_path to $1 and plans its
+// statements for their parameters (see enterSchemaSQL). The settings end
+// with the transaction.
+const liveSchemaSQL = `SELECT set_config('search_path', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true)`
+
+// applyTx applies events in one transaction whose checkpoint update and
+// schema settings share one round trip ahead of the projector's own
+// statements; the checkpoint moves first, but commits only with them.
 func (e *Engine) applyTx(ctx context.Context, db session, p Projector, schema, pos string, events []Event) (string, error) {
 	next := events[len(events)-1].Cursor.String()
 	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-		// The checkpoint row is locked first, so a rebuild's swap and this
-		// batch serialise without deadlock.
-		var stored string
-		if err := tx.QueryRow(ctx, `SELECT position FROM crm_projections WHERE name = $1 FOR UPDATE`, p.Name()).Scan(&stored); err != nil {
+		b := &pgx.Batch{}
+		b.Queue(checkpointSQL, p.Name(), next, len(events), e.opts.Owner, pos)
+		b.Queue(liveSchemaSQL, pgx.Identifier{schema}.Sanitize())
+		br := tx.SendBatch(ctx, b)
+		tag, err := br.Exec()
+		if err == nil && tag.RowsAffected() == 0 {
+			err = errCheckpointMoved
+		}
+		if err == nil {
+			_, err = br.Exec()
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
 			return err
 		}
-		if stored != pos {
-			return errCheckpointMoved
+		if err := p.Apply(ctx, tx, events); err != nil {
+			return &projectorError{err: err}
 		}
-		if err := inSchema(ctx, tx, schema, false, func() error {
-			if err := p.Apply(ctx, tx, events); err != nil {
-				return &projectorError{err: err}
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE crm_projections SET position = $2, events_applied = events_applied + $3,
-state = 'running', error = NULL, error_position = NULL, owner = $4, updated_at = now() WHERE name = $1`,
-			p.Name(), next, len(events), e.opts.Owner)
-		return err
+		return nil
 	})
 	if err != nil {
 		return pos, err

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,6 +36,7 @@ type benchConfig struct {
 	concurrency int
 	duration    positiveDuration
 	events      int64
+	serveFlags  stringList
 }
 
 func parseBench(args []string, stdout io.Writer) (benchConfig, error) {
@@ -47,6 +49,7 @@ func parseBench(args []string, stdout io.Writer) (benchConfig, error) {
 	f.IntVar(&c.concurrency, "concurrency", 8, "concurrent writers of the baseline and clients of the command phase")
 	f.Var(&c.duration, "duration", "length of the command phase (default 60s, 20s with --quick); the baseline runs half, the lag phase three quarters of it")
 	f.Int64Var(&c.events, "events", 0, "events in the log the rebuild replays (default 1000000, 200000 with --quick)")
+	f.Var(&c.serveFlags, "serve-flag", "a flag for the server under test, such as --serve-flag=--automations=false (repeatable)")
 	if err := f.parse(args); err != nil {
 		if err == errHelp {
 			f.usage(stdout, benchSynopsis)
@@ -61,6 +64,14 @@ func parseBench(args []string, stdout io.Writer) (benchConfig, error) {
 	}
 	if c.duration.value != 0 && c.duration.value < time.Second {
 		return c, &usageError{msg: "invalid value for -duration: must be at least 1s"}
+	}
+	for _, fl := range c.serveFlags {
+		if !strings.HasPrefix(fl, "-") {
+			return c, &usageError{msg: fmt.Sprintf("invalid value %q for -serve-flag: want a flag such as --automations=false", fl)}
+		}
+		if _, err := parseServe([]string{fl}, io.Discard); err != nil {
+			return c, &usageError{msg: fmt.Sprintf("invalid value %q for -serve-flag: %v", fl, err)}
+		}
 	}
 	if c.jsonPath != "" {
 		if st, err := os.Stat(filepath.Dir(c.jsonPath)); err != nil || !st.IsDir() {
@@ -85,7 +96,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("find the crm binary: %w", err)
 	}
 	cfg := bench.Config{Executable: exe, Concurrency: c.concurrency, Quick: c.quick, LongSamples: 200, Events: 1_000_000,
-		Commands: 60 * time.Second, Progress: &benchProgress{w: stderr}}
+		Commands: 60 * time.Second, Progress: &benchProgress{w: stderr}, ServeFlags: c.serveFlags}
 	if c.quick {
 		cfg.LongSamples, cfg.Events, cfg.Commands = 50, 200_000, 20*time.Second
 	}
@@ -109,6 +120,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "crm %s, %d CPUs, %d MiB, PostgreSQL %s, concurrency %d, %d events rebuilt\n\n",
 		versionString(), res.CPUs, res.MemTotalMiB, res.PostgreSQL, res.Concurrency, res.RebuildEvents)
+	if len(res.ServeFlags) > 0 {
+		fmt.Fprintf(stdout, "server flags: %s\n\n", strings.Join(res.ServeFlags, " "))
+	}
 	if err := res.WriteTable(stdout); err != nil {
 		return err
 	}

@@ -191,3 +191,12 @@ func (c *logConfig) logger(w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, " ") }
+func (l *stringList) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}

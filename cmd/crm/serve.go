@@ -49,6 +49,7 @@ type serveConfig struct {
 	webhooksPrivate bool
 	bus             busValue
 	automations     bool
+	pprofAddr       pprofAddrValue
 }
 
 func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
@@ -69,6 +70,8 @@ func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
 	f.withEnv("webhook-allow-private", "CRM_WEBHOOK_ALLOW_PRIVATE")
 	f.BoolVar(&c.automations, "automations", true, "run the automations, webhook deliveries and the message bus in this process (false: serve the API only)")
 	f.withEnv("automations", "CRM_AUTOMATIONS")
+	f.Var(&c.pprofAddr, "pprof-addr", "serve Go's runtime profiles (net/http/pprof) on this loopback address, such as 127.0.0.1:6060; empty: off")
+	f.withEnv("pprof-addr", "CRM_PPROF_ADDR")
 	f.Var(&c.bus, "bus", "publish integration events to NATS JetStream at this URL (nats://host:4222); empty: in-process only")
 	f.withEnv("bus", "CRM_BUS")
 	if err := f.parse(args); err != nil {
@@ -291,6 +294,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	if c.pprofAddr.value != "" {
+		stopProfiles, err := serveProfiles(c.pprofAddr.value, log)
+		if err != nil {
+			_ = srv.Close()
+			return err
+		}
+		defer stopProfiles()
+	}
 	log.Info("crm serving", "addr", ln.Addr().String(), "version", versionString())
 
 	select {
