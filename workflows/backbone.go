@@ -69,6 +69,7 @@ type Backbone struct {
 	bus       *cqrs.CommandBus
 	processor *cqrs.CommandProcessor
 	dead      *DeadLetters
+	decoded   *decodeCache
 
 	closing   atomic.Bool
 	closeOnce sync.Once
@@ -108,7 +109,7 @@ func New(pool *pgxpool.Pool, log Log, codec *eventstore.Registry, opts Options) 
 		opts.Owner = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
 	wlog := watermill.NewSlogLoggerWithLevelMapping(opts.Logger.With("component", "watermill"), map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
-	b := &Backbone{pool: pool, log: log, codec: codec, opts: opts, replay: map[string]string{}}
+	b := &Backbone{pool: pool, log: log, codec: codec, opts: opts, replay: map[string]string{}, decoded: newDecodeCache(codec)}
 	// Publishing blocks until every subscriber acknowledged: the
 	// forwarder's checkpoint and a command's sender wait for the work.
 	b.events = gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, wlog)
@@ -210,7 +211,7 @@ func (b *Backbone) AddAutomation(a Automation) {
 
 func (b *Backbone) addEventHandler(name string, handle func(context.Context, Event) error) {
 	fn := func(msg *message.Message) error {
-		ev, err := decodeMessage(b.codec, msg)
+		ev, err := b.decoded.decode(msg)
 		if err != nil {
 			return err
 		}

@@ -1,9 +1,11 @@
 package workflows
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -98,4 +100,50 @@ func IntegrationMessage(ev IntegrationEvent) (*message.Message, error) {
 		middleware.SetCorrelationID(ev.Metadata.CorrelationID, msg)
 	}
 	return msg, nil
+}
+
+// decodeCache decodes each event message once: every automation gets its
+// own copy of the message (same UUID and payload) at about the same time.
+// It remembers the last few messages.
+type decodeCache struct {
+	codec *eventstore.Registry
+	mu    sync.Mutex
+	byID  map[string]*decodedMessage
+	order []string
+}
+
+type decodedMessage struct {
+	once    sync.Once
+	payload []byte
+	ev      Event
+	err     error
+}
+
+// decodeCacheSize bounds the remembered messages: the forwarder publishes
+// one event at a time, replays and redeliveries add a few.
+const decodeCacheSize = 16
+
+func newDecodeCache(codec *eventstore.Registry) *decodeCache {
+	return &decodeCache{codec: codec, byID: map[string]*decodedMessage{}}
+}
+
+// decode returns msg's event, decoded by the first of its copies to ask.
+// Handlers share the result and must not modify it.
+func (c *decodeCache) decode(msg *message.Message) (Event, error) {
+	c.mu.Lock()
+	d := c.byID[msg.UUID]
+	if d == nil || !bytes.Equal(d.payload, msg.Payload) {
+		if d == nil {
+			if len(c.order) == decodeCacheSize {
+				delete(c.byID, c.order[0])
+				c.order = c.order[1:]
+			}
+			c.order = append(c.order, msg.UUID)
+		}
+		d = &decodedMessage{payload: msg.Payload}
+		c.byID[msg.UUID] = d
+	}
+	c.mu.Unlock()
+	d.once.Do(func() { d.ev, d.err = decodeMessage(c.codec, msg) })
+	return d.ev, d.err
 }
