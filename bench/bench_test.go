@@ -56,3 +56,26 @@ func TestChecksPassAndMiss(t *testing.T) {
 		}
 	}
 }
+
+func TestKindFiguresMergeWorkersByKind(t *testing.T) {
+	a, b := &mix{}, &mix{}
+	for i := 1; i <= 50; i++ {
+		a.lat[0] = append(a.lat[0], time.Duration(i)*time.Millisecond)
+		b.lat[0] = append(b.lat[0], time.Duration(50+i)*time.Millisecond)
+	}
+	b.lat[3] = []time.Duration{7 * time.Millisecond}
+	got := kindFigures([]*mix{a, b})
+	if len(got) != 2 {
+		t.Fatalf("%d kinds, want the 2 that ran: %+v", len(got), got)
+	}
+	if k := got[0]; k.Kind != mixKinds[0] || k.Commands != 100 || k.P50ms != 50 || k.P99ms != 99 {
+		t.Errorf("first kind %+v, want %s: 100 commands, p50 50, p99 99", k, mixKinds[0])
+	}
+	if k := got[1]; k.Kind != mixKinds[3] || k.Commands != 1 || k.P99ms != 7 {
+		t.Errorf("second kind %+v, want %s: 1 command, p99 7", k, mixKinds[3])
+	}
+	resetLatencies([]*mix{a, b})
+	if got := kindFigures([]*mix{a, b}); len(got) != 0 {
+		t.Errorf("after reset: %+v", got)
+	}
+}

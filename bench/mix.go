@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -87,13 +88,20 @@ type mix struct {
 	opp    string
 	acct   string
 	ticket string
+	// lat holds each kind of command's latencies (see mixKinds).
+	lat [mixSteps][]time.Duration
 }
+
+// mixKinds names the mix's steps, in order.
+var mixKinds = [mixSteps]string{"capture lead", "contact attempt", "qualify", "convert", "stage qualification",
+	"stage proposal", "win", "open ticket", "assign ticket", "answer ticket", "resolve ticket"}
 
 // next posts the mix's next command.
 func (m *mix) next(ctx context.Context) error {
 	var (
-		r   reply
-		err error
+		r     reply
+		err   error
+		start = time.Now()
 	)
 	switch m.step {
 	case 0:
@@ -125,6 +133,41 @@ func (m *mix) next(ctx context.Context) error {
 	case 10:
 		_, err = m.c.post(ctx, "/v1/tickets/"+m.ticket+"/resolve", map[string]any{"resolution": "Password reset."})
 	}
+	if err == nil {
+		m.lat[m.step] = append(m.lat[m.step], time.Since(start))
+	}
 	m.step = (m.step + 1) % mixSteps
 	return err
+}
+
+// KindFigure is one kind of command's latency in the command phase.
+type KindFigure struct {
+	Kind     string  `json:"kind"`
+	Commands int     `json:"commands"`
+	P50ms    float64 `json:"p50_ms"`
+	P99ms    float64 `json:"p99_ms"`
+}
+
+// kindFigures merges the mixes' latencies by kind.
+func kindFigures(mixes []*mix) []KindFigure {
+	out := make([]KindFigure, 0, mixSteps)
+	for k, name := range mixKinds {
+		var s Sample
+		for _, m := range mixes {
+			s.Latencies = append(s.Latencies, m.lat[k]...)
+		}
+		if len(s.Latencies) == 0 {
+			continue
+		}
+		slices.Sort(s.Latencies)
+		out = append(out, KindFigure{Kind: name, Commands: len(s.Latencies), P50ms: Millis(s.Percentile(0.5)), P99ms: Millis(s.Percentile(0.99))})
+	}
+	return out
+}
+
+// resetLatencies forgets what the mixes measured so far (the warm-up).
+func resetLatencies(mixes []*mix) {
+	for _, m := range mixes {
+		m.lat = [mixSteps][]time.Duration{}
+	}
 }

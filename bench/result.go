@@ -22,6 +22,11 @@ type Result struct {
 	BaselineInsertTPS float64 `json:"baseline_insert_tps"`
 	BaselineP50ms     float64 `json:"baseline_p50_ms"`
 	BaselineP99ms     float64 `json:"baseline_p99_ms"`
+	// BaselinePGCPUms and BaselineClientCPUms are the CPU time
+	// PostgreSQL and the bench used per insert (zero when PostgreSQL runs
+	// on another machine).
+	BaselinePGCPUms     float64 `json:"baseline_pg_cpu_ms"`
+	BaselineClientCPUms float64 `json:"baseline_client_cpu_ms"`
 
 	// Phase 2: the command mix over HTTP.
 	CommandTPS   float64 `json:"command_tps"`
@@ -30,6 +35,14 @@ type Result struct {
 	CommandP95ms float64 `json:"command_p95_ms"`
 	CommandP99ms float64 `json:"command_p99_ms"`
 	Commands     int64   `json:"commands"`
+	// CommandPGCPUms, CommandServerCPUms and CommandClientCPUms are the
+	// CPU time PostgreSQL, the server under test and the bench's clients
+	// used per command, automations and projectors included.
+	CommandPGCPUms     float64 `json:"command_pg_cpu_ms"`
+	CommandServerCPUms float64 `json:"command_server_cpu_ms"`
+	CommandClientCPUms float64 `json:"command_client_cpu_ms"`
+	// CommandKinds are the latencies of each kind of command in the mix.
+	CommandKinds []KindFigure `json:"command_kinds"`
 
 	// Phase 3: rebuilding every projector against INSERT … SELECT.
 	RebuildEvents                int64              `json:"rebuild_events"`
@@ -99,6 +112,11 @@ func (r Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "commands/s (%d clients)\t%.0f\t\t\t\n", r.Concurrency, r.CommandTPS)
 	fmt.Fprintf(tw, "command p50 / p95 / p99\t%.1f / %.1f / %.1f ms\t\t\t\n", r.CommandP50ms, r.CommandP95ms, r.CommandP99ms)
 	fmt.Fprintf(tw, "lag p50 at %.0f commands/s\t%.1f ms\t\t\t\n", r.LagCommandsPerS, r.LagP50ms)
+	if r.BaselinePGCPUms > 0 {
+		fmt.Fprintf(tw, "CPU per raw INSERT: PostgreSQL / client\t%.2f / %.2f ms\t\t\t\n", r.BaselinePGCPUms, r.BaselineClientCPUms)
+		fmt.Fprintf(tw, "CPU per command: PostgreSQL / server / client\t%.2f / %.2f / %.2f ms\t\t\t\n",
+			r.CommandPGCPUms, r.CommandServerCPUms, r.CommandClientCPUms)
+	}
 	for _, c := range r.Checks() {
 		verdict := "MISS"
 		if c.Pass {
@@ -109,6 +127,18 @@ func (r Result) WriteTable(w io.Writer) error {
 			ratio = fmt.Sprintf("%.2f", c.Ratio)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Figure, c.Value, c.Target, ratio, verdict)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.CommandKinds) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "COMMAND PHASE, BY KIND	COMMANDS	P50	P99")
+	for _, k := range r.CommandKinds {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f ms\t%.1f ms\n", k.Kind, k.Commands, k.P50ms, k.P99ms)
 	}
 	return tw.Flush()
 }

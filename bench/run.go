@@ -61,6 +61,8 @@ type Config struct {
 	// masterKey encrypts personal data in the server under test; the
 	// rebuild needs the same one.
 	masterKey string
+	// cpu reads the CPU time of PostgreSQL, the server and the bench.
+	cpu cpuMeter
 }
 
 // LongStreamEvents is the length of the long stream of phase 5.
@@ -95,6 +97,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	if err := pool.QueryRow(ctx, `SHOW server_version`).Scan(&r.PostgreSQL); err != nil {
 		return r, fmt.Errorf("bench: %w", err)
 	}
+	c.cpu = newCPUMeter(ctx, pool)
 	if err := baseline(ctx, pool, c, &r); err != nil {
 		return r, err
 	}
@@ -114,6 +117,7 @@ func baseline(ctx context.Context, pool *pgxpool.Pool, c Config, r *Result) erro
 		return fmt.Errorf("baseline: %w", err)
 	}
 	c.Progress.Phase("INSERT", "tx")
+	cpu := c.cpu.sample()
 	s, err := Load(ctx, c.Concurrency, 0, c.Baseline, func(ctx context.Context, _ int, _ int64) error {
 		_, err := pool.Exec(ctx, BaselineInsertSQL, []byte(Payload))
 		return err
@@ -123,6 +127,8 @@ func baseline(ctx context.Context, pool *pgxpool.Pool, c Config, r *Result) erro
 		return fmt.Errorf("baseline: %w", err)
 	}
 	r.BaselineInsertTPS = s.PerSecond()
+	used := c.cpu.sample().since(cpu)
+	r.BaselinePGCPUms, r.BaselineClientCPUms = perOp(used.pg, s.Ops), perOp(used.bench, s.Ops)
 	r.BaselineP50ms, r.BaselineP99ms = Millis(s.Percentile(0.5)), Millis(s.Percentile(0.99))
 	return nil
 }
@@ -162,7 +168,10 @@ func againstServer(ctx context.Context, pool *pgxpool.Pool, c Config, r *Result)
 	if err != nil {
 		return fmt.Errorf("commands: warm-up: %w", err)
 	}
+	resetLatencies(mixes)
+	c.cpu.serve = srv.cmd.Process.Pid
 	c.Progress.Phase("commands", "commands")
+	cpu := c.cpu.sample()
 	s, err := Load(ctx, c.Concurrency, 0, c.Commands, func(ctx context.Context, w int, _ int64) error {
 		return mixes[w].next(ctx)
 	}, c.Progress.Update)
@@ -171,8 +180,11 @@ func againstServer(ctx context.Context, pool *pgxpool.Pool, c Config, r *Result)
 		return fmt.Errorf("commands: %w", err)
 	}
 	r.Commands, r.CommandTPS = s.Ops, s.PerSecond()
+	used := c.cpu.sample().since(cpu)
+	r.CommandPGCPUms, r.CommandServerCPUms, r.CommandClientCPUms = perOp(used.pg, s.Ops), perOp(used.serve, s.Ops), perOp(used.bench, s.Ops)
 	r.CommandRatio = r.CommandTPS / r.BaselineInsertTPS
 	r.CommandP50ms, r.CommandP95ms, r.CommandP99ms = Millis(s.Percentile(0.5)), Millis(s.Percentile(0.95)), Millis(s.Percentile(0.99))
+	r.CommandKinds = kindFigures(mixes)
 	if r.ServeRSSMiB, err = srv.peakRSSMiB(); err != nil {
 		return err
 	}
