@@ -18,7 +18,7 @@ func (h *Handler) OpenAccount(ctx context.Context, c *OpenAccount) error {
 	stream := streamOf(TypeAccount, id)
 	return h.run(ctx, &c.Envelope, id, stream, func(u *unit) error {
 		a := aggregates.NewAccount(id)
-		if _, err := u.load(stream, a); err != nil {
+		if err := u.loadNew(stream, a); err != nil {
 			return err
 		}
 		evs, err := a.Open(c.OpenAccount, u.now)

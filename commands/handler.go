@@ -129,6 +129,7 @@ type applier interface{ Apply(aggregates.Event) }
 type unit struct {
 	ctx     context.Context
 	h       *Handler
+	attempt int
 	now     time.Time
 	loaded  map[string]int64
 	order   []string
@@ -174,6 +175,22 @@ func (u *unit) load(stream string, agg applier) (int64, error) {
 	return v, nil
 }
 
+// loadNew is load for a stream named by an id the handler has just
+// generated: no event can be stored under it yet, so the first attempt
+// expects it empty without reading it (the append still refuses a stream
+// that exists, as a version conflict), and a retry reads it.
+func (u *unit) loadNew(stream string, agg applier) error {
+	if u.attempt > 0 {
+		_, err := u.load(stream, agg)
+		return err
+	}
+	if _, seen := u.loaded[stream]; !seen {
+		u.order = append(u.order, stream)
+	}
+	u.loaded[stream] = 0
+	return nil
+}
+
 // emit queues events for a loaded stream.
 func (u *unit) emit(stream string, events []aggregates.Event) {
 	if _, ok := u.loaded[stream]; !ok {
@@ -186,7 +203,7 @@ func (u *unit) emit(stream string, events []aggregates.Event) {
 // target is the stream whose version the result and If-Match refer to.
 func (h *Handler) run(ctx context.Context, env *Envelope, id, target string, decide func(u *unit) error) error {
 	for attempt := 0; ; attempt++ {
-		u := &unit{ctx: ctx, h: h, now: h.now().UTC(), loaded: map[string]int64{}, pending: map[string][]aggregates.Event{}, extra: map[string]string{},
+		u := &unit{ctx: ctx, h: h, attempt: attempt, now: h.now().UTC(), loaded: map[string]int64{}, pending: map[string][]aggregates.Event{}, extra: map[string]string{},
 			subjects: map[string]string{}}
 		if err := decide(u); err != nil {
 			return err

@@ -20,7 +20,7 @@ func (h *Handler) CaptureLead(ctx context.Context, c *CaptureLead) error {
 	stream := streamOf(TypeLead, id)
 	return h.run(ctx, &c.Envelope, id, stream, func(u *unit) error {
 		l := aggregates.NewLead(id)
-		if _, err := u.load(stream, l); err != nil {
+		if err := u.loadNew(stream, l); err != nil {
 			return err
 		}
 		evs, err := l.Capture(c.CaptureLead, u.now)
@@ -159,7 +159,11 @@ func (h *Handler) ConvertLead(ctx context.Context, c *ConvertLead) error {
 		captured := l.Captured()
 		acc := aggregates.NewAccount(accountID)
 		accStream := streamOf(TypeAccount, accountID)
-		if _, err := u.load(accStream, acc); err != nil {
+		load := u.loadNew
+		if !isNew {
+			load = func(stream string, agg applier) error { _, err := u.load(stream, agg); return err }
+		}
+		if err := load(accStream, acc); err != nil {
 			return err
 		}
 		var accEvents []aggregates.Event
@@ -186,7 +190,7 @@ func (h *Handler) ConvertLead(ctx context.Context, c *ConvertLead) error {
 		if c.Opportunity != nil {
 			o := aggregates.NewOpportunity(oppID)
 			oppStream := streamOf(TypeOpportunity, oppID)
-			if _, err := u.load(oppStream, o); err != nil {
+			if err := u.loadNew(oppStream, o); err != nil {
 				return err
 			}
 			opened, err := o.Open(aggregates.OpenOpportunity{AccountID: accountID, LeadID: c.LeadID, Name: c.Opportunity.Name,

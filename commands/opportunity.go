@@ -24,7 +24,7 @@ func (h *Handler) OpenOpportunity(ctx context.Context, c *OpenOpportunity) error
 			return err
 		}
 		o := aggregates.NewOpportunity(id)
-		if _, err := u.load(stream, o); err != nil {
+		if err := u.loadNew(stream, o); err != nil {
 			return err
 		}
 		evs, err := o.Open(c.OpenOpportunity, u.now)

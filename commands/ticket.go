@@ -43,7 +43,11 @@ func (h *Handler) OpenTicket(ctx context.Context, c *OpenTicket) error {
 			}
 		}
 		t := aggregates.NewTicket(id)
-		if _, err := u.load(stream, t); err != nil {
+		if c.ID == "" {
+			if err := u.loadNew(stream, t); err != nil {
+				return err
+			}
+		} else if _, err := u.load(stream, t); err != nil {
 			return err
 		}
 		evs, err := t.Open(c.OpenTicket, policy, u.now)
