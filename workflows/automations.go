@@ -73,7 +73,8 @@ func Register(b *Backbone, d Deadlines, reads Reads, settings *Settings) {
 		{AutoAssignment, a.assign}, {AutoScoring, a.score}, {AutoApproval, a.approval}, {AutoOnboarding, a.onboarding},
 		{AutoVIP, a.vip}, {AutoSLA, a.slaSchedule}, {AutoSurvey, a.surveySchedule}, {AutoOverdue, a.overdueSchedule},
 	} {
-		b.AddAutomation(automation{name: x.name, handle: x.handle})
+		// Round robin hands out turns in the order leads were captured.
+		b.AddAutomation(automation{name: x.name, handle: x.handle, ordered: x.name == AutoAssignment})
 	}
 	d.Handle(AutoSLA, a.slaFire)
 	d.Handle(AutoSurvey, a.surveyFire)
@@ -81,9 +82,13 @@ func Register(b *Backbone, d Deadlines, reads Reads, settings *Settings) {
 }
 
 type automation struct {
-	name   string
-	handle func(context.Context, Event) error
+	name    string
+	handle  func(context.Context, Event) error
+	ordered bool
 }
+
+// InLogOrder implements Ordered.
+func (a automation) InLogOrder() bool { return a.ordered }
 
 func (a automation) Name() string                               { return a.name }
 func (a automation) Handle(ctx context.Context, ev Event) error { return a.handle(ctx, ev) }

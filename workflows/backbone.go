@@ -5,8 +5,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +43,11 @@ type Log interface {
 type Options struct {
 	// BatchSize is the most events forwarded per checkpoint (default 100).
 	BatchSize int
+	// Partitions is how many events the forwarder hands out at a time
+	// (default 8). Events of one stream always go to the same partition,
+	// so each automation sees a stream's events in order, one at a time;
+	// events of different streams are handled concurrently.
+	Partitions int
 	// StandbyRetry is how often a standby process tries to take the
 	// forwarder (default 1 s).
 	StandbyRetry time.Duration
@@ -71,10 +79,11 @@ type Backbone struct {
 	dead      *DeadLetters
 	decoded   *decodeCache
 
-	closing   atomic.Bool
-	closeOnce sync.Once
-	mu        sync.Mutex
-	replay    map[string]string // handler name -> topic that replays to it
+	closing    atomic.Bool
+	inLogOrder atomic.Bool // some automation is Ordered
+	closeOnce  sync.Once
+	mu         sync.Mutex
+	replay     map[string]string // handler name -> topic that replays to it
 }
 
 // Automation reacts to events. Handle must be idempotent: the same event
@@ -91,6 +100,9 @@ var errClosing = errors.New("workflows: shutting down")
 func New(pool *pgxpool.Pool, log Log, codec *eventstore.Registry, opts Options) (*Backbone, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 100
+	}
+	if opts.Partitions <= 0 {
+		opts.Partitions = 8
 	}
 	if opts.StandbyRetry <= 0 {
 		opts.StandbyRetry = time.Second
@@ -204,12 +216,21 @@ func (b *Backbone) Send(ctx context.Context, cmd any) error {
 	return nil
 }
 
-// AddAutomation subscribes a to the log's events.
-func (b *Backbone) AddAutomation(a Automation) {
-	b.addEventHandler(a.Name(), a.Handle)
+// Ordered is implemented by an automation that must see every event in
+// log order, one at a time, across streams (round-robin assignment hands
+// out turns in the order leads were captured); the others see each
+// stream's events in order, and different streams' events concurrently.
+type Ordered interface {
+	InLogOrder() bool
 }
 
-func (b *Backbone) addEventHandler(name string, handle func(context.Context, Event) error) {
+// AddAutomation subscribes a to the log's events.
+func (b *Backbone) AddAutomation(a Automation) {
+	o, ok := a.(Ordered)
+	b.addEventHandler(a.Name(), a.Handle, ok && o.InLogOrder())
+}
+
+func (b *Backbone) addEventHandler(name string, handle func(context.Context, Event) error, inLogOrder bool) {
 	fn := func(msg *message.Message) error {
 		ev, err := b.decoded.decode(msg)
 		if err != nil {
@@ -220,9 +241,101 @@ func (b *Backbone) addEventHandler(name string, handle func(context.Context, Eve
 	replayTopic := "crm.replay." + name
 	b.mu.Lock()
 	b.replay[name], b.replay[name+".replay"] = replayTopic, replayTopic
+	for p := range b.opts.Partitions {
+		b.replay[partitionHandler(name, p)] = replayTopic
+	}
 	b.mu.Unlock()
-	b.router.AddConsumerHandler(name, EventsTopic, b.events, fn)
+	if inLogOrder {
+		b.inLogOrder.Store(true)
+		b.router.AddConsumerHandler(name, EventsTopic, b.events, fn)
+	} else {
+		for p := range b.opts.Partitions {
+			b.router.AddConsumerHandler(partitionHandler(name, p), partitionTopic(p), b.events, fn)
+		}
+	}
 	b.router.AddConsumerHandler(name+".replay", replayTopic, b.events, fn)
+}
+
+// partitionTopic is the topic of the forwarder's partition p.
+func partitionTopic(p int) string { return EventsTopic + "." + strconv.Itoa(p) }
+
+// partitionHandler names handler name's consumer of partition p.
+func partitionHandler(name string, p int) string { return name + "#" + strconv.Itoa(p) }
+
+// handlerName is the automation a (partition) handler name belongs to.
+func handlerName(handler string) string {
+	if i := strings.LastIndexByte(handler, '#'); i > 0 {
+		return handler[:i]
+	}
+	return handler
+}
+
+// partitionOf is the forwarder partition of a stream's events.
+func (b *Backbone) partitionOf(stream string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(stream))
+	return int(h.Sum32() % uint32(b.opts.Partitions))
+}
+
+// publish hands one stored event to the automations on topic and
+// returns once they are done with it.
+func (b *Backbone) publish(topic string, ev eventstore.Event) error {
+	msg, err := newMessage(ev)
+	if err != nil {
+		return err
+	}
+	if err := b.events.Publish(topic, msg); err != nil {
+		return fmt.Errorf("publish %s: %w", ev.ID, err)
+	}
+	if b.closing.Load() {
+		return errClosing
+	}
+	return nil
+}
+
+// publishBatch hands a batch to the automations: each partition's events
+// in log order, the partitions concurrently, and the whole batch in log
+// order to the automations that want it so. It returns once every event
+// is done, or with the first error.
+func (b *Backbone) publishBatch(ctx context.Context, batch []eventstore.Event) error {
+	parts := make([][]eventstore.Event, b.opts.Partitions+1)
+	for _, ev := range batch {
+		p := b.partitionOf(ev.StreamID)
+		parts[p] = append(parts[p], ev)
+	}
+	if b.inLogOrder.Load() {
+		parts[b.opts.Partitions] = batch
+	}
+	var (
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	for p, evs := range parts {
+		if len(evs) == 0 {
+			continue
+		}
+		topic := EventsTopic
+		if p < b.opts.Partitions {
+			topic = partitionTopic(p)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, ev := range evs {
+				err := ctx.Err()
+				if err == nil {
+					err = b.publish(topic, ev)
+				}
+				if err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
 }
 
 // replayTopic is where a dead letter of handler goes to be handled again.
@@ -323,20 +436,8 @@ ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, updated_at = now() RETU
 	}
 	return b.log.Subscribe(ctx, eventstore.SubscribeOptions{After: after, BatchSize: b.opts.BatchSize},
 		func(ctx context.Context, batch []eventstore.Event) error {
-			for _, ev := range batch {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				msg, err := newMessage(ev)
-				if err != nil {
-					return err
-				}
-				if err := b.events.Publish(EventsTopic, msg); err != nil {
-					return fmt.Errorf("publish %s: %w", ev.ID, err)
-				}
-				if b.closing.Load() {
-					return errClosing
-				}
+			if err := b.publishBatch(ctx, batch); err != nil {
+				return err
 			}
 			next := batch[len(batch)-1].Cursor.String()
 			_, err := conn.Exec(ctx, `UPDATE crm_workflow_checkpoints SET position = $2, owner = $3, updated_at = now() WHERE name = $1`,
@@ -362,15 +463,5 @@ func (b *Backbone) Deliver(ctx context.Context, ev eventstore.Event) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	msg, err := newMessage(ev)
-	if err != nil {
-		return err
-	}
-	if err := b.events.Publish(EventsTopic, msg); err != nil {
-		return err
-	}
-	if b.closing.Load() {
-		return errClosing
-	}
-	return nil
+	return b.publishBatch(ctx, []eventstore.Event{ev})
 }

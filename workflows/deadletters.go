@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -51,9 +52,14 @@ func (d *DeadLetters) Publish(_ string, msgs ...*message.Message) error {
 		if err != nil {
 			return err
 		}
-		handler := m.Metadata.Get(middleware.PoisonedHandlerKey)
+		// A partition's handler is stored as its automation.
+		handler := handlerName(m.Metadata.Get(middleware.PoisonedHandlerKey))
+		topic := m.Metadata.Get(middleware.PoisonedTopicKey)
+		if strings.HasPrefix(topic, EventsTopic+".") {
+			topic = EventsTopic
+		}
 		if _, err := d.pool.Exec(ctx, `INSERT INTO crm_dead_letters (id, handler, topic, message_id, reason, payload, metadata)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`, uuid.Must(uuid.NewV7()), handler, m.Metadata.Get(middleware.PoisonedTopicKey), m.UUID,
+VALUES ($1, $2, $3, $4, $5, $6, $7)`, uuid.Must(uuid.NewV7()), handler, topic, m.UUID,
 			m.Metadata.Get(middleware.ReasonForPoisonedKey), []byte(m.Payload), meta); err != nil {
 			return fmt.Errorf("store dead letter: %w", err)
 		}
@@ -173,5 +179,5 @@ RETURNING handler, topic, message_id, payload, metadata`, uid).Scan(&handler, &t
 }
 
 func isEventTopic(topic string) bool {
-	return topic == EventsTopic || len(topic) > len("crm.replay.") && topic[:len("crm.replay.")] == "crm.replay."
+	return topic == EventsTopic || strings.HasPrefix(topic, EventsTopic+".") || strings.HasPrefix(topic, "crm.replay.")
 }

@@ -27,7 +27,7 @@ func TestBenchTinyRun(t *testing.T) {
 	server := testdb.NewDatabase(t) // a connection string to the test server
 	out := filepath.Join(t.TempDir(), "out.json")
 	stdout, stderr, code := runCRM(t, bin, 5*time.Minute, "bench", "--quick", "--database-url", server,
-		"--duration", "1s", "--events", "3000", "--concurrency", "4", "--json", out)
+		"--duration", "1s", "--events", "3000", "--concurrency", "4", "--json", out, "--serve-flag=--pprof-addr=127.0.0.1:0")
 	if code != 0 {
 		t.Fatalf("crm bench: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -49,6 +49,27 @@ func TestBenchTinyRun(t *testing.T) {
 		}
 		if !(v > 0) || math.IsInf(v, 0) {
 			t.Errorf("%s = %v, want a positive finite figure", key, v)
+		}
+	}
+	if flags, _ := figures["serve_flags"].([]any); len(flags) != 1 || flags[0] != "--pprof-addr=127.0.0.1:0" {
+		t.Errorf("serve_flags = %v, want the one given", figures["serve_flags"])
+	}
+	kinds, _ := figures["command_kinds"].([]any)
+	if len(kinds) == 0 {
+		t.Errorf("command_kinds missing in %s", raw)
+	}
+	for _, k := range kinds {
+		m, _ := k.(map[string]any)
+		n, _ := m["commands"].(float64)
+		p50, _ := m["p50_ms"].(float64)
+		p99, _ := m["p99_ms"].(float64)
+		if n < 1 || p50 <= 0 || p99 < p50 {
+			t.Errorf("command kind %v: want commands, and 0 < p50 <= p99", m)
+		}
+	}
+	for _, key := range []string{"command_server_cpu_ms", "command_client_cpu_ms", "baseline_client_cpu_ms"} {
+		if v, _ := figures[key].(float64); !(v > 0) {
+			t.Errorf("%s = %v, want a positive CPU time", key, figures[key])
 		}
 	}
 	if n, _ := figures["rebuild_events"].(float64); n < 3000 {
@@ -100,6 +121,9 @@ func TestBenchFlagErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--database-url", "postgres://%zz"}, "-database-url"},
 		{[]string{"--json", "/no/such/dir/out.json"}, "-json"},
 		{[]string{"--frobnicate"}, "-frobnicate"},
+		{[]string{"--serve-flag", "automations=false"}, "-serve-flag"},
+		{[]string{"--serve-flag=--automations=maybe"}, "-serve-flag"},
+		{[]string{"--serve-flag=--pprof-addr=0.0.0.0:1"}, "-serve-flag"},
 	} {
 		var stdout, stderr strings.Builder
 		code := run(context.Background(), append([]string{"bench"}, tc.args...), &stdout, &stderr)

@@ -1,0 +1,134 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"crm/eventstore"
+	"crm/eventstore/postgres"
+	"crm/pgmigrate"
+	"crm/testdb"
+	"crm/workflows"
+)
+
+// recorder is an automation that records the order it sees events in and
+// how many it handles at once.
+type recorder struct {
+	name    string
+	ordered bool
+	delay   time.Duration
+
+	mu        sync.Mutex
+	byStream  map[string][]int64
+	all       []string // cursors in the order seen
+	running   atomic.Int32
+	maxAtOnce atomic.Int32
+}
+
+func (r *recorder) Name() string     { return r.name }
+func (r *recorder) InLogOrder() bool { return r.ordered }
+
+func (r *recorder) Handle(_ context.Context, ev workflows.Event) error {
+	n := r.running.Add(1)
+	defer r.running.Add(-1)
+	for {
+		m := r.maxAtOnce.Load()
+		if n <= m || r.maxAtOnce.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	time.Sleep(r.delay)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.byStream[ev.Stream] = append(r.byStream[ev.Stream], ev.Version)
+	r.all = append(r.all, ev.Cursor)
+	return nil
+}
+
+func (r *recorder) seen() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.all)
+}
+
+// The forwarder hands different streams' events to an automation
+// concurrently, each stream's in order; an Ordered automation gets the
+// whole log in order, one event at a time.
+func TestForwarderPartitionsByStream(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, testdb.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	for _, set := range []pgmigrate.Set{postgres.Migrations, workflows.Migrations} {
+		if err := pgmigrate.Migrate(ctx, pool, set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := postgres.New(pool, postgres.Options{})
+	t.Cleanup(func() { store.Close() })
+	codec, err := eventstore.DomainRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const streams, perStream = 16, 12
+	for v := 1; v <= perStream; v++ {
+		for s := range streams {
+			data, _ := json.Marshal(map[string]any{"note": v})
+			if _, err := store.Append(ctx, eventstore.StreamEvents{StreamID: fmt.Sprintf("note-%d", s), Expected: eventstore.Any,
+				Events: []eventstore.EventData{{Type: "note.added.v1", SchemaVersion: 1, Data: data, Metadata: eventstore.Metadata{Actor: "test"}}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b, err := workflows.New(pool, store, codec, workflows.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), BatchSize: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parallel := &recorder{name: "parallel", delay: 2 * time.Millisecond, byStream: map[string][]int64{}}
+	ordered := &recorder{name: "ordered", ordered: true, byStream: map[string][]int64{}}
+	b.AddAutomation(parallel)
+	b.AddAutomation(ordered)
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = b.Run(rctx) }()
+	defer func() { stop(); <-done }()
+
+	deadline := time.Now().Add(30 * time.Second)
+	for parallel.seen() < streams*perStream || ordered.seen() < streams*perStream {
+		if time.Now().After(deadline) {
+			t.Fatalf("seen %d and %d of %d events", parallel.seen(), ordered.seen(), streams*perStream)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, r := range []*recorder{parallel, ordered} {
+		for s, versions := range r.byStream {
+			for i, v := range versions {
+				if v != int64(i+1) {
+					t.Fatalf("%s saw %s out of order: %v", r.name, s, versions)
+				}
+			}
+		}
+	}
+	if m := parallel.maxAtOnce.Load(); m < 2 {
+		t.Errorf("the partitioned automation handled at most %d event at a time, want several", m)
+	}
+	if m := ordered.maxAtOnce.Load(); m != 1 {
+		t.Errorf("the ordered automation handled %d events at a time, want 1", m)
+	}
+	for i := 1; i < len(ordered.all); i++ {
+		if ordered.all[i] <= ordered.all[i-1] {
+			t.Fatalf("the ordered automation saw %s after %s", ordered.all[i], ordered.all[i-1])
+		}
+	}
+}
