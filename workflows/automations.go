@@ -73,8 +73,7 @@ func Register(b *Backbone, d Deadlines, reads Reads, settings *Settings) {
 		{AutoAssignment, a.assign}, {AutoScoring, a.score}, {AutoApproval, a.approval}, {AutoOnboarding, a.onboarding},
 		{AutoVIP, a.vip}, {AutoSLA, a.slaSchedule}, {AutoSurvey, a.surveySchedule}, {AutoOverdue, a.overdueSchedule},
 	} {
-		// Round robin hands out turns in the order leads were captured.
-		b.AddAutomation(automation{name: x.name, handle: x.handle, ordered: x.name == AutoAssignment})
+		b.AddAutomation(automation{name: x.name, handle: x.handle})
 	}
 	d.Handle(AutoSLA, a.slaFire)
 	d.Handle(AutoSurvey, a.surveyFire)
@@ -82,13 +81,9 @@ func Register(b *Backbone, d Deadlines, reads Reads, settings *Settings) {
 }
 
 type automation struct {
-	name    string
-	handle  func(context.Context, Event) error
-	ordered bool
+	name   string
+	handle func(context.Context, Event) error
 }
-
-// InLogOrder implements Ordered.
-func (a automation) InLogOrder() bool { return a.ordered }
 
 func (a automation) Name() string                               { return a.name }
 func (a automation) Handle(ctx context.Context, ev Event) error { return a.handle(ctx, ev) }

@@ -79,11 +79,10 @@ type Backbone struct {
 	dead      *DeadLetters
 	decoded   *decodeCache
 
-	closing    atomic.Bool
-	inLogOrder atomic.Bool // some automation is Ordered
-	closeOnce  sync.Once
-	mu         sync.Mutex
-	replay     map[string]string // handler name -> topic that replays to it
+	closing   atomic.Bool
+	closeOnce sync.Once
+	mu        sync.Mutex
+	replay    map[string]string // handler name -> topic that replays to it
 }
 
 // Automation reacts to events. Handle must be idempotent: the same event
@@ -216,21 +215,12 @@ func (b *Backbone) Send(ctx context.Context, cmd any) error {
 	return nil
 }
 
-// Ordered is implemented by an automation that must see every event in
-// log order, one at a time, across streams (round-robin assignment hands
-// out turns in the order leads were captured); the others see each
-// stream's events in order, and different streams' events concurrently.
-type Ordered interface {
-	InLogOrder() bool
-}
-
 // AddAutomation subscribes a to the log's events.
 func (b *Backbone) AddAutomation(a Automation) {
-	o, ok := a.(Ordered)
-	b.addEventHandler(a.Name(), a.Handle, ok && o.InLogOrder())
+	b.addEventHandler(a.Name(), a.Handle)
 }
 
-func (b *Backbone) addEventHandler(name string, handle func(context.Context, Event) error, inLogOrder bool) {
+func (b *Backbone) addEventHandler(name string, handle func(context.Context, Event) error) {
 	fn := func(msg *message.Message) error {
 		ev, err := b.decoded.decode(msg)
 		if err != nil {
@@ -245,13 +235,8 @@ func (b *Backbone) addEventHandler(name string, handle func(context.Context, Eve
 		b.replay[partitionHandler(name, p)] = replayTopic
 	}
 	b.mu.Unlock()
-	if inLogOrder {
-		b.inLogOrder.Store(true)
-		b.router.AddConsumerHandler(name, EventsTopic, b.events, fn)
-	} else {
-		for p := range b.opts.Partitions {
-			b.router.AddConsumerHandler(partitionHandler(name, p), partitionTopic(p), b.events, fn)
-		}
+	for p := range b.opts.Partitions {
+		b.router.AddConsumerHandler(partitionHandler(name, p), partitionTopic(p), b.events, fn)
 	}
 	b.router.AddConsumerHandler(name+".replay", replayTopic, b.events, fn)
 }
@@ -294,17 +279,13 @@ func (b *Backbone) publish(topic string, ev eventstore.Event) error {
 }
 
 // publishBatch hands a batch to the automations: each partition's events
-// in log order, the partitions concurrently, and the whole batch in log
-// order to the automations that want it so. It returns once every event
+// in log order, the partitions concurrently. It returns once every event
 // is done, or with the first error.
 func (b *Backbone) publishBatch(ctx context.Context, batch []eventstore.Event) error {
-	parts := make([][]eventstore.Event, b.opts.Partitions+1)
+	parts := make([][]eventstore.Event, b.opts.Partitions)
 	for _, ev := range batch {
 		p := b.partitionOf(ev.StreamID)
 		parts[p] = append(parts[p], ev)
-	}
-	if b.inLogOrder.Load() {
-		parts[b.opts.Partitions] = batch
 	}
 	var (
 		wg       sync.WaitGroup
@@ -315,10 +296,7 @@ func (b *Backbone) publishBatch(ctx context.Context, batch []eventstore.Event) e
 		if len(evs) == 0 {
 			continue
 		}
-		topic := EventsTopic
-		if p < b.opts.Partitions {
-			topic = partitionTopic(p)
-		}
+		topic := partitionTopic(p)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
