@@ -19,6 +19,30 @@ import (
 	"crm/workflows"
 )
 
+// forwarderLog is a fresh database with the event store and the
+// workflows migrated, its store and the domain codec.
+func forwarderLog(t testing.TB) (*pgxpool.Pool, *postgres.Store, *eventstore.Registry) {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, testdb.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	for _, set := range []pgmigrate.Set{postgres.Migrations, workflows.Migrations} {
+		if err := pgmigrate.Migrate(ctx, pool, set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := postgres.New(pool, postgres.Options{})
+	t.Cleanup(func() { store.Close() })
+	codec, err := eventstore.DomainRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pool, store, codec
+}
+
 // counter is an automation that counts the events it sees, per event id.
 type counter struct {
 	mu   sync.Mutex
@@ -49,22 +73,7 @@ func (c *counter) counts() (events, deliveries int) {
 // from the checkpoint.
 func TestOneForwarderAtATimeWithTakeover(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	for _, set := range []pgmigrate.Set{postgres.Migrations, workflows.Migrations} {
-		if err := pgmigrate.Migrate(ctx, pool, set); err != nil {
-			t.Fatal(err)
-		}
-	}
-	store := postgres.New(pool, postgres.Options{})
-	t.Cleanup(func() { store.Close() })
-	codec, err := eventstore.DomainRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, store, codec := forwarderLog(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c := &counter{seen: map[string]int{}}
 	type proc struct {
@@ -142,22 +151,7 @@ func TestOneForwarderAtATimeWithTakeover(t *testing.T) {
 // the automation has seen them all.
 func BenchmarkForwarder(b *testing.B) {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.NewDatabase(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(pool.Close)
-	for _, set := range []pgmigrate.Set{postgres.Migrations, workflows.Migrations} {
-		if err := pgmigrate.Migrate(ctx, pool, set); err != nil {
-			b.Fatal(err)
-		}
-	}
-	store := postgres.New(pool, postgres.Options{})
-	b.Cleanup(func() { store.Close() })
-	codec, err := eventstore.DomainRegistry()
-	if err != nil {
-		b.Fatal(err)
-	}
+	pool, store, codec := forwarderLog(b)
 	for i := 0; i < b.N; i += 100 {
 		var evs []eventstore.EventData
 		for j := i; j < min(i+100, b.N); j++ {

@@ -11,12 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"crm/eventstore"
-	"crm/eventstore/postgres"
-	"crm/pgmigrate"
-	"crm/testdb"
 	"crm/workflows"
 )
 
@@ -62,22 +57,7 @@ func (r *recorder) seen() int {
 // concurrently, each stream's in order, every event once.
 func TestForwarderPartitionsByStream(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	for _, set := range []pgmigrate.Set{postgres.Migrations, workflows.Migrations} {
-		if err := pgmigrate.Migrate(ctx, pool, set); err != nil {
-			t.Fatal(err)
-		}
-	}
-	store := postgres.New(pool, postgres.Options{})
-	t.Cleanup(func() { store.Close() })
-	codec, err := eventstore.DomainRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, store, codec := forwarderLog(t)
 	const streams, perStream = 16, 12
 	for v := 1; v <= perStream; v++ {
 		for s := range streams {
