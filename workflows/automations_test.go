@@ -358,6 +358,22 @@ func TestDeadLettersListedAndReplayed(t *testing.T) {
 		t.Fatalf("code %q", r.str("code"))
 	}
 	e.must(http.StatusNotFound, e.do("admin", "POST", "/v1/automation/dead-letters/"+uuid.NewString()+"/replay", nil))
+	// A dead letter of a handler this process does not run (the bus
+	// publisher of a process started with --bus) is refused, not dropped,
+	// and stays to be replayed where it runs.
+	other := uuid.New()
+	if _, err := e.pool.Exec(ctx, `INSERT INTO crm_dead_letters (id, handler, topic, message_id, reason, payload, metadata)
+		VALUES ($1, 'nats', 'crm.events', $2, 'unreachable', '{}', '{}')`, other, uuid.NewString()); err != nil {
+		t.Fatal(err)
+	}
+	r = e.must(http.StatusConflict, e.do("admin", "POST", "/v1/automation/dead-letters/"+other.String()+"/replay", nil))
+	if r.str("code") != "automations_not_running" {
+		t.Fatalf("replay of an unknown handler's letter: code %q", r.str("code"))
+	}
+	var replayed *time.Time
+	if err := e.pool.QueryRow(ctx, `SELECT replayed_at FROM crm_dead_letters WHERE id = $1`, other).Scan(&replayed); err != nil || replayed != nil {
+		t.Fatalf("refused letter marked replayed at %v (%v)", replayed, err)
+	}
 	// Other automations were not held up by the failing one.
 	e.eventually("the lead scored", func() bool { return len(e.eventsOf("leads", id, "lead.scored.v1")) == 1 })
 }

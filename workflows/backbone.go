@@ -86,7 +86,8 @@ type Backbone struct {
 }
 
 // Automation reacts to events. Handle must be idempotent: the same event
-// may be delivered more than once.
+// may be delivered more than once. Every automation is handed the same
+// decoded event, so Handle must not modify it (copy what it changes).
 type Automation interface {
 	Name() string
 	Handle(ctx context.Context, ev Event) error

@@ -124,7 +124,8 @@ func payloadJSON(b []byte) json.RawMessage {
 // marks it replayed. If that handler fails again, the message becomes a
 // new dead letter. Errors: an aggregates.Error NotFound for an unknown id,
 // Refused dead_letter_replayed for one already replayed, Refused
-// automations_not_running where the router does not run.
+// automations_not_running where the router, or the handler that failed
+// it, does not run.
 func (d *DeadLetters) Replay(ctx context.Context, id string) error {
 	select {
 	case <-d.b.router.Running():
@@ -167,6 +168,14 @@ RETURNING handler, topic, message_id, payload, metadata`, uid).Scan(&handler, &t
 		}
 	}
 	target := d.b.replayTopic(handler, topic)
+	if strings.HasPrefix(target, EventsTopic) {
+		// An event's handler that does not run here (the bus publisher
+		// of a process started with --bus, say): the events topic has
+		// no subscriber of its own, so the message would be dropped.
+		_, _ = d.pool.Exec(context.WithoutCancel(ctx), `UPDATE crm_dead_letters SET replayed_at = NULL WHERE id = $1`, uid)
+		return &aggregates.Error{Kind: aggregates.Refused, Code: "automations_not_running",
+			Message: "the handler " + handler + " does not run in this process; replay on one that runs it"}
+	}
 	pub := message.Publisher(d.b.events)
 	if !isEventTopic(target) {
 		pub = d.b.commands

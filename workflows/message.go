@@ -119,8 +119,8 @@ type decodedMessage struct {
 	err     error
 }
 
-// decodeCacheSize bounds the remembered messages: the forwarder publishes
-// one event at a time, replays and redeliveries add a few.
+// decodeCacheSize bounds the remembered messages: the forwarder has one
+// event in flight per partition, replays and redeliveries add a few.
 const decodeCacheSize = 16
 
 func newDecodeCache(codec *eventstore.Registry) *decodeCache {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -66,11 +69,8 @@ func parseBench(args []string, stdout io.Writer) (benchConfig, error) {
 		return c, &usageError{msg: "invalid value for -duration: must be at least 1s"}
 	}
 	for _, fl := range c.serveFlags {
-		if !strings.HasPrefix(fl, "-") {
-			return c, &usageError{msg: fmt.Sprintf("invalid value %q for -serve-flag: want a flag such as --automations=false", fl)}
-		}
-		if _, err := parseServe([]string{fl}, io.Discard); err != nil {
-			return c, &usageError{msg: fmt.Sprintf("invalid value %q for -serve-flag: %v", fl, err)}
+		if err := checkServeFlag(fl); err != nil {
+			return c, &usageError{msg: fmt.Sprintf("invalid value %q for -serve-flag: %s", fl, err)}
 		}
 	}
 	if c.jsonPath != "" {
@@ -79,6 +79,35 @@ func parseBench(args []string, stdout io.Writer) (benchConfig, error) {
 		}
 	}
 	return c, nil
+}
+
+// benchServeFlags are the server flags the bench sets itself.
+var benchServeFlags = []string{"database-url", "data-dir", "addr", "bootstrap-admin-key", "seal-key", "master-key", "log-format", "shutdown-timeout"}
+
+// checkServeFlag checks one --serve-flag as serve would parse it, without
+// the environment (the server under test does not see the bench's CRM_*
+// variables), and refuses the flags the bench sets.
+func checkServeFlag(fl string) error {
+	if !strings.HasPrefix(fl, "-") {
+		return errors.New("want a flag such as --automations=false")
+	}
+	f := serveFlags(&serveConfig{})
+	if err := f.Parse([]string{fl}); err != nil {
+		return errors.New(oneLine(err.Error()))
+	}
+	if f.NArg() > 0 {
+		return errors.New("want one flag, such as --automations=false")
+	}
+	var own string
+	f.Visit(func(x *flag.Flag) {
+		if slices.Contains(benchServeFlags, x.Name) {
+			own = x.Name
+		}
+	})
+	if own != "" {
+		return fmt.Errorf("the bench sets -%s itself", own)
+	}
+	return nil
 }
 
 // benchCmd runs the benchmark, prints the table and writes the JSON. It

@@ -124,6 +124,8 @@ func TestBenchFlagErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--serve-flag", "automations=false"}, "-serve-flag"},
 		{[]string{"--serve-flag=--automations=maybe"}, "-serve-flag"},
 		{[]string{"--serve-flag=--pprof-addr=0.0.0.0:1"}, "-serve-flag"},
+		{[]string{"--serve-flag=--master-key=0123456789abcdef0123456789abcdef"}, "-serve-flag"},
+		{[]string{"--serve-flag=--log-format=text"}, "-serve-flag"},
 	} {
 		var stdout, stderr strings.Builder
 		code := run(context.Background(), append([]string{"bench"}, tc.args...), &stdout, &stderr)

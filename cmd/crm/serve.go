@@ -54,6 +54,19 @@ type serveConfig struct {
 
 func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
 	c := serveConfig{addr: addrValue{value: ":8080"}, shutdownTimeout: positiveDuration{value: 15 * time.Second}}
+	f := serveFlags(&c)
+	if err := f.parse(args); err != nil {
+		if err == errHelp {
+			f.usage(stdout, "Run the HTTP API. Without --database-url it runs a private PostgreSQL in --data-dir.")
+		}
+		return c, err
+	}
+	return c, c.check()
+}
+
+// serveFlags defines serve's flags, and their environment variables,
+// into c.
+func serveFlags(c *serveConfig) *flagSet {
 	f := newFlagSet("serve")
 	f.Var(&c.addr, "addr", "HTTP listen address")
 	f.withEnv("addr", "CRM_ADDR")
@@ -74,29 +87,28 @@ func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
 	f.withEnv("pprof-addr", "CRM_PPROF_ADDR")
 	f.Var(&c.bus, "bus", "publish integration events to NATS JetStream at this URL (nats://host:4222); empty: in-process only")
 	f.withEnv("bus", "CRM_BUS")
-	if err := f.parse(args); err != nil {
-		if err == errHelp {
-			f.usage(stdout, "Run the HTTP API. Without --database-url it runs a private PostgreSQL in --data-dir.")
-		}
-		return c, err
-	}
+	return f
+}
+
+// check validates what the flags cannot check one at a time.
+func (c *serveConfig) check() error {
 	if err := c.db.check(); err != nil {
-		return c, err
+		return err
 	}
 	if err := c.masterKey.check(c.db); err != nil {
-		return c, err
+		return err
 	}
 	// Each projector holds a connection while it runs; API requests, the
 	// sealer and the projectors' reads need more besides.
 	if need := len(projections.All()) + 5; c.db.maxConns < need {
-		return c, &usageError{msg: fmt.Sprintf("invalid value for -db-max-conns: serve needs at least %d", need)}
+		return &usageError{msg: fmt.Sprintf("invalid value for -db-max-conns: serve needs at least %d", need)}
 	}
 	if c.bootstrapKey != "" {
 		if err := apikeys.CheckSecret(c.bootstrapKey); err != nil {
-			return c, &usageError{msg: "invalid value for -bootstrap-admin-key: " + err.Error()}
+			return &usageError{msg: "invalid value for -bootstrap-admin-key: " + err.Error()}
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // serve runs the API until SIGINT or SIGTERM, then shuts down gracefully:
