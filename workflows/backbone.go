@@ -229,18 +229,20 @@ func (b *Backbone) addEventHandler(name string, handle func(context.Context, Eve
 		}
 		return handle(msg.Context(), ev)
 	}
-	replayTopic := "crm.replay." + name
+	replayTopic := replayPrefix + name
 	b.mu.Lock()
+	// Dead letters name the automation, not its partition (handlerName).
 	b.replay[name], b.replay[name+".replay"] = replayTopic, replayTopic
-	for p := range b.opts.Partitions {
-		b.replay[partitionHandler(name, p)] = replayTopic
-	}
 	b.mu.Unlock()
 	for p := range b.opts.Partitions {
 		b.router.AddConsumerHandler(partitionHandler(name, p), partitionTopic(p), b.events, fn)
 	}
 	b.router.AddConsumerHandler(name+".replay", replayTopic, b.events, fn)
 }
+
+// replayPrefix starts the topic on which an automation's dead letters
+// are handed back to it alone.
+const replayPrefix = "crm.replay."
 
 // partitionTopic is the topic of the forwarder's partition p.
 func partitionTopic(p int) string { return EventsTopic + "." + strconv.Itoa(p) }

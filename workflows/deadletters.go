@@ -177,7 +177,7 @@ RETURNING handler, topic, message_id, payload, metadata`, uid).Scan(&handler, &t
 			Message: "the handler " + handler + " does not run in this process; replay on one that runs it"}
 	}
 	pub := message.Publisher(d.b.events)
-	if !isEventTopic(target) {
+	if !strings.HasPrefix(target, replayPrefix) {
 		pub = d.b.commands
 	}
 	if err := pub.Publish(target, msg); err != nil {
@@ -185,8 +185,4 @@ RETURNING handler, topic, message_id, payload, metadata`, uid).Scan(&handler, &t
 		return fmt.Errorf("replay dead letter %s: %w", id, err)
 	}
 	return nil
-}
-
-func isEventTopic(topic string) bool {
-	return topic == EventsTopic || strings.HasPrefix(topic, EventsTopic+".") || strings.HasPrefix(topic, "crm.replay.")
 }
