@@ -8,7 +8,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"crm/customreports"
+	"crm/internal/customreports"
 )
 
 // permReportsDefine lets a role define, rebuild and drop custom reports

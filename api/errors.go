@@ -8,7 +8,7 @@ import (
 
 	"crm/aggregates"
 	"crm/commands"
-	"crm/customreports"
+	"crm/internal/customreports"
 	"crm/readmodels"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"crm/bench"
+	"crm/internal/bench"
 )
 
 // BenchmarkReadModelLag measures how long after a command's response its

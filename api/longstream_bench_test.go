@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"crm/bench"
+	"crm/internal/bench"
 )
 
 // BenchmarkLongStreamCommand compares a command on a lead with 10,000

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"crm/embeddedpg"
+	"crm/internal/embeddedpg"
 )
 
 // pgDump runs the real pg_dump (next to the PostgreSQL binaries the

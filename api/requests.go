@@ -11,7 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
-	"crm/requestlog"
+	"crm/internal/requestlog"
 )
 
 // RequestLog is the request audit: it records requests and lists them.

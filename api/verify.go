@@ -7,7 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"crm/integrity"
+	"crm/internal/integrity"
 )
 
 // Verifier recomputes the event log's hash chains and seals. It returns

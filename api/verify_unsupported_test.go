@@ -9,8 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"crm/integrity"
-	"crm/requestlog"
+	"crm/internal/integrity"
+	"crm/internal/requestlog"
 )
 
 type unsupportedVerifier struct{}

@@ -10,10 +10,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"crm/bench"
 	"crm/eventstore"
 	"crm/eventstore/postgres"
-	"crm/pgmigrate"
+	"crm/internal/bench"
+	"crm/internal/pgmigrate"
 	"crm/readmodels"
 )
 

@@ -16,7 +16,7 @@ import (
 
 	"crm/aggregates"
 	"crm/eventstore"
-	"crm/pgmigrate"
+	"crm/internal/pgmigrate"
 )
 
 //go:embed migrations/*.sql

@@ -15,7 +15,7 @@ import (
 
 	"crm/eventstore"
 	"crm/eventstore/postgres"
-	"crm/pgmigrate"
+	"crm/internal/pgmigrate"
 )
 
 // seen records every event it is given; it fails on events of type failOn.

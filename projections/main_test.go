@@ -12,7 +12,7 @@ import (
 
 	"crm/aggregates"
 	"crm/eventstore"
-	"crm/testdb"
+	"crm/internal/testdb"
 )
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }

@@ -17,7 +17,7 @@ import (
 
 	"crm/aggregates"
 	"crm/commands"
-	"crm/scheduler"
+	"crm/workflows/scheduler"
 )
 
 // Reads are the by-id reads the automations decide on.

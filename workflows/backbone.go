@@ -24,7 +24,7 @@ import (
 	"crm/aggregates"
 	"crm/commands"
 	"crm/eventstore"
-	"crm/pgmigrate"
+	"crm/internal/pgmigrate"
 )
 
 //go:embed migrations/*.sql

@@ -14,8 +14,8 @@ import (
 
 	"crm/eventstore"
 	"crm/eventstore/postgres"
-	"crm/pgmigrate"
-	"crm/testdb"
+	"crm/internal/pgmigrate"
+	"crm/internal/testdb"
 	"crm/workflows"
 )
 

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"crm/integrity"
+	"crm/internal/integrity"
 )
 
 const auditUsage = "usage: crm audit verify [--database-url URL | --data-dir DIR] [--seal-key KEY]"

@@ -20,8 +20,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"crm/bench"
-	"crm/embeddedpg"
+	"crm/internal/bench"
+	"crm/internal/embeddedpg"
 )
 
 const benchSynopsis = `Measure the engine against the raw limits of its PostgreSQL server in one run:

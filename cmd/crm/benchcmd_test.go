@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"crm/testdb"
+	"crm/internal/testdb"
 )
 
 // TestBenchTinyRun runs "crm bench" at a tiny size on the test server and

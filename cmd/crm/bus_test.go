@@ -12,7 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"crm/natsbus"
+	"crm/workflows/natsbus"
 )
 
 func TestBusFlagIsChecked(t *testing.T) {

@@ -9,20 +9,20 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"crm/apikeys"
-	"crm/customreports"
-	"crm/embeddedpg"
 	"crm/eventstore"
 	"crm/eventstore/esdb"
 	"crm/eventstore/postgres"
-	"crm/pgmigrate"
-	"crm/privacy"
+	"crm/internal/apikeys"
+	"crm/internal/customreports"
+	"crm/internal/embeddedpg"
+	"crm/internal/pgmigrate"
+	"crm/internal/privacy"
+	"crm/internal/repository"
+	"crm/internal/requestlog"
 	"crm/projections"
-	"crm/repository"
-	"crm/requestlog"
-	"crm/scheduler"
-	"crm/webhooks"
 	"crm/workflows"
+	"crm/workflows/scheduler"
+	"crm/workflows/webhooks"
 )
 
 // openLog opens what a command reading the event log needs: the migrated

@@ -17,7 +17,7 @@ import (
 
 	"crm/eventstore"
 	"crm/eventstore/postgres"
-	"crm/testdb"
+	"crm/internal/testdb"
 )
 
 // TestServeEventStoreUnreachable: nothing listens at the EventStoreDB URL;

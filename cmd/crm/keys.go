@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"crm/apikeys"
+	"crm/internal/apikeys"
 )
 
 func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"crm/testdb"
+	"crm/internal/testdb"
 )
 
 func TestMain(m *testing.M) {

@@ -5,7 +5,7 @@ import (
 	"io/fs"
 	"path/filepath"
 
-	"crm/privacy"
+	"crm/internal/privacy"
 )
 
 // masterKeyConfig holds the master key personal data is encrypted under

@@ -15,8 +15,8 @@ import (
 
 	"crm/eventstore"
 	"crm/eventstore/postgres"
+	"crm/internal/testdb"
 	"crm/projections"
-	"crm/testdb"
 )
 
 // testDB is a migrated database of one test, with a pool and an event

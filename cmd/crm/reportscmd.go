@@ -9,8 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"crm/customreports"
 	"crm/eventstore"
+	"crm/internal/customreports"
 )
 
 const reportsUsage = "usage: crm reports apply FILE | list | rebuild NAME | drop NAME"

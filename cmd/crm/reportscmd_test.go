@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"crm/testdb"
+	"crm/internal/testdb"
 )
 
 func TestReportsCommand(t *testing.T) {
@@ -19,7 +19,7 @@ func TestReportsCommand(t *testing.T) {
 		code := run(context.Background(), append(args, "--database-url", url, "--log-level", "error"), &stdout, &stderr)
 		return code, stdout.String(), stderr.String()
 	}
-	examples, err := filepath.Glob("../../customreports/examples/*.yaml")
+	examples, err := filepath.Glob("../../internal/customreports/examples/*.yaml")
 	if err != nil || len(examples) != 3 {
 		t.Fatalf("examples: %v %v", examples, err)
 	}

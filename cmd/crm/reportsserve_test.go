@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"crm/testdb"
+	"crm/internal/testdb"
 )
 
 // TestServeRunsCustomReports: a shipped example applied with the CLI is
@@ -28,7 +28,7 @@ func TestServeRunsCustomReports(t *testing.T) {
 	srv.api.mustDo(t, http.StatusOK, http.MethodPost, "/v1/tickets/"+ids[0]+"/resolve", map[string]any{"resolution": "Extinguished"})
 	srv.api.mustDo(t, http.StatusOK, http.MethodPost, "/v1/tickets/"+ids[2]+"/resolve", map[string]any{"resolution": "Replaced"})
 
-	if out, errs, code := runCRM(t, bin, time.Minute, "reports", "apply", "../../customreports/examples/ticket_sla_by_month.yaml", "--database-url", url); code != 0 {
+	if out, errs, code := runCRM(t, bin, time.Minute, "reports", "apply", "../../internal/customreports/examples/ticket_sla_by_month.yaml", "--database-url", url); code != 0 {
 		t.Fatalf("apply: %d %s %s", code, out, errs)
 	}
 	deadline := time.Now().Add(30 * time.Second)

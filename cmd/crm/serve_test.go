@@ -11,8 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"crm/apikeys"
-	"crm/testdb"
+	"crm/internal/apikeys"
+	"crm/internal/testdb"
 )
 
 // TestServeWithDatabaseURL runs serve in-process against a database URL:

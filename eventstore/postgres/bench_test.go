@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"crm/bench"
 	"crm/eventstore"
 	"crm/eventstore/eventstoretest"
 	"crm/eventstore/postgres"
+	"crm/internal/bench"
 )
 
 const benchWriters = 8

@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"crm/pgmigrate"
+	"crm/internal/pgmigrate"
 )
 
 //go:embed migrations/*.sql

@@ -15,7 +15,7 @@ import (
 	"crm/eventstore"
 	"crm/eventstore/eventstoretest"
 	"crm/eventstore/postgres"
-	"crm/testdb"
+	"crm/internal/testdb"
 )
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }

@@ -1,0 +1,214 @@
+// Package apikeys owns API keys: generating secrets, storing only their
+// SHA-256 hashes in PostgreSQL, looking a presented secret up, and the
+// bootstrap of the first admin key.
+package apikeys
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"crm/internal/pgmigrate"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations is the key store's migration set.
+var Migrations = pgmigrate.Set{
+	Name:         "api keys",
+	FS:           pgmigrate.Sub(migrationFiles, "migrations"),
+	VersionTable: "crm_apikeys_schema_version",
+}
+
+// Roles lists the roles a key may have (see API.md).
+var Roles = []string{"admin", "manager", "sales", "support", "analyst", "auditor"}
+
+// secretPrefix marks CRM API key secrets so they are recognisable in logs
+// and secret scanners.
+const secretPrefix = "crm_"
+
+var (
+	// ErrNotFound is returned when no active key matches.
+	ErrNotFound = errors.New("api key not found")
+	// ErrInvalid is returned for a bad name, role or secret.
+	ErrInvalid = errors.New("invalid api key")
+)
+
+// Key describes a stored key; the secret is never part of it.
+type Key struct {
+	ID        uuid.UUID  `json:"id"`
+	Name      string     `json:"name"`
+	Role      string     `json:"role"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Principal is the actor name events record for this key.
+func (k Key) Principal() string { return "key:" + k.Name }
+
+// Store keeps keys in PostgreSQL.
+type Store struct{ pool *pgxpool.Pool }
+
+// New returns a key store over a migrated pool (see Migrations).
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// NewSecret returns a fresh random secret (256 bits).
+func NewSecret() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("new api key secret: %w", err)
+	}
+	return secretPrefix + base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+func hash(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// CheckSecret reports whether a caller-chosen secret is acceptable: at
+// least 16 printable characters without spaces.
+func CheckSecret(secret string) error {
+	if len(secret) < 16 {
+		return fmt.Errorf("%w: a key must be at least 16 characters", ErrInvalid)
+	}
+	if strings.ContainsFunc(secret, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return fmt.Errorf("%w: a key may not contain spaces or control characters", ErrInvalid)
+	}
+	return nil
+}
+
+func checkNameRole(name, role string) error {
+	if strings.TrimSpace(name) == "" || len(name) > 200 {
+		return fmt.Errorf("%w: name must be 1 to 200 characters", ErrInvalid)
+	}
+	if !slices.Contains(Roles, role) {
+		return fmt.Errorf("%w: role %q is not one of %s", ErrInvalid, role, strings.Join(Roles, ", "))
+	}
+	return nil
+}
+
+// Create stores a new key with a generated secret and returns both; the
+// secret cannot be recovered later.
+func (s *Store) Create(ctx context.Context, name, role string) (Key, string, error) {
+	secret, err := NewSecret()
+	if err != nil {
+		return Key{}, "", err
+	}
+	k, err := s.CreateWithSecret(ctx, name, role, secret)
+	return k, secret, err
+}
+
+// CreateWithSecret stores a key with a caller-chosen secret.
+func (s *Store) CreateWithSecret(ctx context.Context, name, role, secret string) (Key, error) {
+	if err := checkNameRole(name, role); err != nil {
+		return Key{}, err
+	}
+	if err := CheckSecret(secret); err != nil {
+		return Key{}, err
+	}
+	k := Key{ID: uuid.Must(uuid.NewV7()), Name: name, Role: role}
+	err := s.pool.QueryRow(ctx,
+		`INSERT INTO crm_api_keys (id, name, role, key_hash) VALUES ($1, $2, $3, $4) RETURNING created_at`,
+		k.ID, name, role, hash(secret)).Scan(&k.CreatedAt)
+	if err != nil {
+		return Key{}, fmt.Errorf("create api key %q: %w", name, err)
+	}
+	return k, nil
+}
+
+// Bootstrap creates an admin key with the given secret (or a generated one
+// when secret is empty) only if no key exists yet. It returns created=false
+// when keys already exist. Concurrent bootstraps create at most one key.
+func (s *Store) Bootstrap(ctx context.Context, secret string) (k Key, generated string, created bool, err error) {
+	if secret == "" {
+		if generated, err = NewSecret(); err != nil {
+			return Key{}, "", false, err
+		}
+		secret = generated
+	}
+	if err := CheckSecret(secret); err != nil {
+		return Key{}, "", false, err
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE crm_api_keys IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM crm_api_keys`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		k = Key{ID: uuid.Must(uuid.NewV7()), Name: "bootstrap-admin", Role: "admin"}
+		created = true
+		return tx.QueryRow(ctx,
+			`INSERT INTO crm_api_keys (id, name, role, key_hash) VALUES ($1, $2, $3, $4) RETURNING created_at`,
+			k.ID, k.Name, k.Role, hash(secret)).Scan(&k.CreatedAt)
+	})
+	if err != nil {
+		return Key{}, "", false, fmt.Errorf("bootstrap admin key: %w", err)
+	}
+	if !created {
+		generated = ""
+	}
+	return k, generated, created, nil
+}
+
+// Authenticate returns the active key whose secret this is, or ErrNotFound.
+func (s *Store) Authenticate(ctx context.Context, secret string) (Key, error) {
+	var k Key
+	err := s.pool.QueryRow(ctx,
+		`SELECT id, name, role, created_at FROM crm_api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+		hash(secret)).Scan(&k.ID, &k.Name, &k.Role, &k.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Key{}, ErrNotFound
+	}
+	if err != nil {
+		return Key{}, fmt.Errorf("authenticate api key: %w", err)
+	}
+	return k, nil
+}
+
+// List returns every key, revoked ones included, oldest first.
+func (s *Store) List(ctx context.Context) ([]Key, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, name, role, created_at, revoked_at FROM crm_api_keys ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Key, error) {
+		var k Key
+		err := r.Scan(&k.ID, &k.Name, &k.Role, &k.CreatedAt, &k.RevokedAt)
+		return k, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	return keys, nil
+}
+
+// Revoke makes a key unusable from its next request on. Revoking an
+// unknown or already revoked key returns ErrNotFound.
+func (s *Store) Revoke(ctx context.Context, id uuid.UUID) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE crm_api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, id)
+	if err != nil {
+		return fmt.Errorf("revoke api key %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("revoke api key %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
