@@ -172,7 +172,11 @@ func (e *Engine) rebuild(ctx context.Context, db session, p Projector, progress 
 			if len(batch) == 0 {
 				break
 			}
-			if err := inSchema(ctx, tx, shadow, false, func() error { return p.Apply(ctx, tx, e.decode(batch)) }); err != nil {
+			events, decodeErr := e.decode(batch)
+			if decodeErr != nil {
+				return fmt.Errorf("rebuild %s: %w", name, decodeErr)
+			}
+			if err := inSchema(ctx, tx, shadow, false, func() error { return p.Apply(ctx, tx, events) }); err != nil {
 				return fmt.Errorf("rebuild %s at %s: %w", name, batch[0].Cursor, err)
 			}
 			cursor = batch[len(batch)-1].Cursor
