@@ -31,7 +31,7 @@ type Audit struct{}
 func NewAudit() *Audit { return &Audit{} }
 
 // Name implements Projector: "audit".
-func (*Audit) Name() string { return "audit" }
+func (*Audit) Name() string { return readmodels.AuditProjector }
 
 // Setup implements Projector: it creates the timeline table.
 func (*Audit) Setup(ctx context.Context, tx pgx.Tx) error {

@@ -28,7 +28,7 @@ type Lists struct{}
 func NewLists() *Lists { return &Lists{} }
 
 // Name implements Projector: "lists".
-func (*Lists) Name() string { return "lists" }
+func (*Lists) Name() string { return readmodels.ListsProjector }
 
 // Setup implements Projector: it creates the list tables.
 func (*Lists) Setup(ctx context.Context, tx pgx.Tx) error {

@@ -74,7 +74,7 @@ CREATE INDEX report_tickets_opened ON report_tickets (opened_at);
 `
 
 // reportsSchema qualifies the report tables in queries.
-const reportsSchema = "rm_reports."
+const reportsSchema = ReportsSchemaName + "."
 
 // Lead and opportunity funnel stages, in order.
 var (
