@@ -31,7 +31,7 @@ type AuditQueries interface {
 }
 
 // auditProjector is the projector the audit routes read.
-const auditProjector = "audit"
+const auditProjector = readmodels.AuditProjector
 
 // Formats of GET /audit.
 const (

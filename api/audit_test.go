@@ -502,10 +502,10 @@ func TestAuditExportManyChunks(t *testing.T) {
 	}
 
 	// Dropping the read model and rebuilding it gives the same bytes.
-	if _, err := e.pool.Exec(ctx, `DROP SCHEMA rm_audit CASCADE`); err != nil {
+	if _, err := e.pool.Exec(ctx, `DROP SCHEMA `+readmodels.AuditSchemaName+` CASCADE`); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.engine.Rebuild(ctx, "audit", nil); err != nil {
+	if err := e.engine.Rebuild(ctx, readmodels.AuditProjector, nil); err != nil {
 		t.Fatal(err)
 	}
 	again := e.must(200, e.do("auditor", "GET", "/v1/audit?format=ndjson&min_position="+pos, nil))

@@ -27,7 +27,7 @@ type ListQueries interface {
 }
 
 // listsProjector is the projector the list routes read.
-const listsProjector = "lists"
+const listsProjector = readmodels.ListsProjector
 
 // maxListParam is the longest free-text or id filter value, in bytes.
 const maxListParam = 200

@@ -19,7 +19,7 @@ type ReportQueries interface {
 }
 
 // reportsProjector is the projector the report routes read.
-const reportsProjector = "reports"
+const reportsProjector = readmodels.ReportsProjector
 
 // reportRoutes mounts GET /reports/funnel, /reports/pipeline and
 // /reports/dashboard.

@@ -31,7 +31,7 @@ type Audit struct{}
 func NewAudit() *Audit { return &Audit{} }
 
 // Name implements Projector: "audit".
-func (*Audit) Name() string { return "audit" }
+func (*Audit) Name() string { return readmodels.AuditProjector }
 
 // Setup implements Projector: it creates the timeline table.
 func (*Audit) Setup(ctx context.Context, tx pgx.Tx) error {
@@ -252,9 +252,28 @@ func slaText(within bool) string {
 	return "SLA missed"
 }
 
-// describeAudit says what an event means for the timeline.
+// describeAudit says what an event means for the timeline: each family
+// of events is described by its own function; a type none describes gets
+// an entry naming the event and its stream.
 func describeAudit(ev Event) auditDescription {
 	d := auditDescription{changes: auditChanges{}}
+	for _, describe := range []func(Event, *auditDescription) bool{
+		describeLeadAudit, describeAccountAudit, describeOpportunityAudit,
+		describeTicketAudit, describeActivityAudit, describeAutomationAudit,
+	} {
+		if describe(ev, &d) {
+			return d
+		}
+	}
+	// A type this build does not know (or does not describe): the entry
+	// names the event and its stream.
+	d.entityType, d.entityID = auditStreamEntity(ev.StreamID)
+	d.summary = auditSummary("Event %s recorded on %s", ev.Type, ev.StreamID)
+	return d
+}
+
+// describeLeadAudit describes a lead event into d; it reports whether ev is one.
+func describeLeadAudit(ev Event, d *auditDescription) bool {
 	c := &d.changes
 	switch e := ev.Domain.(type) {
 	case aggregates.LeadCapturedEvent:
@@ -304,7 +323,16 @@ func describeAudit(ev Event) auditDescription {
 		c.set("account_id", e.AccountID)
 		c.set("contact_id", e.ContactID)
 		c.set("opportunity_id", e.OpportunityID)
+	default:
+		return false
+	}
+	return true
+}
 
+// describeAccountAudit describes an account or contact event into d; it reports whether ev is one.
+func describeAccountAudit(ev Event, d *auditDescription) bool {
+	c := &d.changes
+	switch e := ev.Domain.(type) {
 	case aggregates.AccountOpenedEvent:
 		d.entityType, d.entityID = readmodels.AuditAccount, e.AccountID
 		d.summary = auditSummary("Account opened: %s", e.Name)
@@ -343,7 +371,16 @@ func describeAudit(ev Event) auditDescription {
 		c.set("phone", e.Phone)
 		c.set("title", e.Title)
 		c.set("role", e.Role)
+	default:
+		return false
+	}
+	return true
+}
 
+// describeOpportunityAudit describes an opportunity event into d; it reports whether ev is one.
+func describeOpportunityAudit(ev Event, d *auditDescription) bool {
+	c := &d.changes
+	switch e := ev.Domain.(type) {
 	case aggregates.OpportunityOpenedEvent:
 		d.entityType, d.entityID = readmodels.AuditOpportunity, e.OpportunityID
 		d.summary = auditSummary("Opportunity opened: %s (%s %s, %s)", e.Name, e.Amount, e.Currency, e.Stage)
@@ -395,7 +432,16 @@ func describeAudit(ev Event) auditDescription {
 		d.entityType, d.entityID = readmodels.AuditOpportunity, e.OpportunityID
 		d.summary = auditSummary("Approval %s rejected: %s", e.ApprovalID, e.Reason)
 		c.change("approval_status", aggregates.ApprovalPending, aggregates.ApprovalRejected)
+	default:
+		return false
+	}
+	return true
+}
 
+// describeTicketAudit describes a ticket event into d; it reports whether ev is one.
+func describeTicketAudit(ev Event, d *auditDescription) bool {
+	c := &d.changes
+	switch e := ev.Domain.(type) {
 	case aggregates.TicketOpenedEvent:
 		d.entityType, d.entityID = readmodels.AuditTicket, e.TicketID
 		d.summary = auditSummary("Ticket opened: %s (%s, %s)", e.Subject, e.Priority, e.Channel)
@@ -445,7 +491,16 @@ func describeAudit(ev Event) auditDescription {
 		d.entityType, d.entityID = readmodels.AuditTicket, e.TicketID
 		d.summary = auditSummary("%s", withText(fmt.Sprintf("Satisfaction recorded: %d/5", e.Score), e.Comment))
 		c.set("satisfaction", e.Score)
+	default:
+		return false
+	}
+	return true
+}
 
+// describeActivityAudit describes a logged activity into d; it reports whether ev is one.
+func describeActivityAudit(ev Event, d *auditDescription) bool {
+	c := &d.changes
+	switch e := ev.Domain.(type) {
 	case aggregates.ActivityLoggedEvent:
 		d.entityType, d.entityID = e.EntityType, e.EntityID
 		kind := e.Kind
@@ -463,7 +518,16 @@ func describeAudit(ev Event) auditDescription {
 		if e.Done {
 			c.set("done", true)
 		}
+	default:
+		return false
+	}
+	return true
+}
 
+// describeAutomationAudit describes an erasure or an automation's event into d; it reports whether ev is one.
+func describeAutomationAudit(ev Event, d *auditDescription) bool {
+	c := &d.changes
+	switch e := ev.Domain.(type) {
 	case aggregates.SubjectErasedEvent:
 		d.entityType, d.entityID = readmodels.AuditSubject, e.SubjectID
 		names := make([]string, len(e.Entities))
@@ -486,14 +550,10 @@ func describeAudit(ev Event) auditDescription {
 	case aggregates.TicketSurveyRequestedEvent:
 		d.entityType, d.entityID = readmodels.AuditTicket, e.TicketID
 		d.summary = "Satisfaction survey requested"
-
 	default:
-		// A type this build does not know (or does not describe): the
-		// entry names the event and its stream.
-		d.entityType, d.entityID = auditStreamEntity(ev.StreamID)
-		d.summary = auditSummary("Event %s recorded on %s", ev.Type, ev.StreamID)
+		return false
 	}
-	return d
+	return true
 }
 
 // auditAt is t in UTC, or the time ev was recorded when t is zero.

@@ -25,11 +25,14 @@ type IndexKeeper interface {
 }
 
 // logBatch is one batch of the log read ahead of its apply: the stored
-// events, decoded, or the error that ended the reading.
+// events, decoded, or the error that ended the reading. A batch holding a
+// known event that fails to decode is the last: events ends before it and
+// decodeErr says where and why (see Engine.decode).
 type logBatch struct {
-	stored []eventstore.Event
-	events []Event
-	err    error
+	stored    []eventstore.Event
+	events    []Event
+	decodeErr error
+	err       error
 }
 
 // readAhead reads the log after `after` in batches of n events ahead of
@@ -77,9 +80,10 @@ func (e *Engine) readAhead(ctx context.Context, after, until eventstore.Cursor, 
 		defer close(decoded)
 		for b := range read {
 			if b.err == nil {
-				b.events, b.stored = e.decode(b.stored), nil
+				b.events, b.decodeErr = e.decode(b.stored)
+				b.stored = nil
 			}
-			if !send(decoded, b) {
+			if !send(decoded, b) || b.decodeErr != nil {
 				return
 			}
 		}
@@ -117,16 +121,21 @@ func (l *bulkLoad) applyUntil(ctx context.Context, until eventstore.Cursor) erro
 		if b.err != nil {
 			return b.err
 		}
-		err := pgx.BeginFunc(ctx, l.db, func(tx pgx.Tx) error {
-			return inSchema(ctx, tx, l.shadow, true, func() error { return l.p.Apply(ctx, tx, b.events) })
-		})
-		if err != nil {
-			return fmt.Errorf("rebuild %s at %s: %w", l.p.Name(), b.events[0].Cursor, err)
+		if len(b.events) > 0 {
+			err := pgx.BeginFunc(ctx, l.db, func(tx pgx.Tx) error {
+				return inSchema(ctx, tx, l.shadow, true, func() error { return l.p.Apply(ctx, tx, b.events) })
+			})
+			if err != nil {
+				return fmt.Errorf("rebuild %s at %s: %w", l.p.Name(), b.events[0].Cursor, err)
+			}
+			l.cursor = b.events[len(b.events)-1].Cursor
+			l.done += int64(len(b.events))
+			if l.onBatch != nil {
+				l.onBatch()
+			}
 		}
-		l.cursor = b.events[len(b.events)-1].Cursor
-		l.done += int64(len(b.events))
-		if l.onBatch != nil {
-			l.onBatch()
+		if b.decodeErr != nil {
+			return fmt.Errorf("rebuild %s: %w", l.p.Name(), b.decodeErr)
 		}
 	}
 	return ctx.Err()

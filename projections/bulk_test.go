@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"crm/readmodels"
 )
 
 // indexDefs returns the index definitions of schema's tables, with the
@@ -45,15 +47,15 @@ func TestRebuildBuildsDeferredIndexesBeforeTheSwap(t *testing.T) {
 	}
 	eng := New(e.pool, e.store, e.codec, []Projector{NewLists()}, Options{RebuildBatchSize: 7})
 	e.appendN(t, 20, "lead.noted.v1")
-	if err := eng.Rebuild(ctx, "lists", nil); err != nil {
+	if err := eng.Rebuild(ctx, readmodels.ListsProjector, nil); err != nil {
 		t.Fatal(err)
 	}
-	got := indexDefs(t, e, "rm_lists")
+	got := indexDefs(t, e, readmodels.ListsSchemaName)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("indexes after rebuild:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	var unanalysed int
-	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = 'rm_lists' AND last_analyze IS NULL`).Scan(&unanalysed); err != nil {
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = $1 AND last_analyze IS NULL`, readmodels.ListsSchemaName).Scan(&unanalysed); err != nil {
 		t.Fatal(err)
 	}
 	if unanalysed != 0 {

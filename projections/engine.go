@@ -218,12 +218,10 @@ func (e *Engine) holdAndRun(ctx context.Context, p Projector) error {
 	after, _ := eventstore.ParseCursor(pos)
 	return e.log.Subscribe(ctx, eventstore.SubscribeOptions{After: after, BatchSize: e.opts.BatchSize},
 		func(ctx context.Context, batch []eventstore.Event) error {
-			next, err := e.applyBatch(ctx, conn, p, SchemaName(p.Name()), pos, e.decode(batch))
-			if err != nil {
-				return err
-			}
+			events, decodeErr := e.decode(batch)
+			next, err := e.applyDecoded(ctx, conn, p, pos, events, decodeErr)
 			pos = next
-			return nil
+			return err
 		})
 }
 
@@ -240,11 +238,11 @@ func (e *Engine) catchUp(ctx context.Context, db session, p Projector, pos strin
 		if b.err != nil {
 			return pos, b.err
 		}
-		next, err := e.applyBatch(ctx, db, p, SchemaName(p.Name()), pos, b.events)
+		next, err := e.applyDecoded(ctx, db, p, pos, b.events, b.decodeErr)
+		pos = next
 		if err != nil {
 			return pos, err
 		}
-		pos = next
 	}
 	return pos, ctx.Err()
 }
@@ -334,16 +332,43 @@ func inSchema(ctx context.Context, tx pgx.Tx, schema string, bulk bool, fn func(
 	return err
 }
 
-// decode attaches domain events.
-func (e *Engine) decode(batch []eventstore.Event) []Event {
+// decode attaches domain events. A type this build does not know keeps a
+// nil Domain, for projectors to pass over; a known type whose data fails
+// to decode or upcast ends the batch there: decode returns the events
+// before it and a *failure at its position, so the projector stops at it
+// instead of skipping it.
+func (e *Engine) decode(batch []eventstore.Event) ([]Event, error) {
 	out := make([]Event, len(batch))
 	for i, ev := range batch {
 		out[i].Event = ev
-		if v, err := e.codec.Decode(ev.Type, ev.Data); err == nil {
-			out[i].Domain, _ = v.(aggregates.Event)
+		v, err := e.codec.Decode(ev.Type, ev.Data)
+		if errors.Is(err, eventstore.ErrUnknownEventType) {
+			continue
 		}
+		if err != nil {
+			return out[:i], &failure{position: ev.Cursor.String(), err: err}
+		}
+		out[i].Domain, _ = v.(aggregates.Event)
 	}
-	return out
+	return out, nil
+}
+
+// applyDecoded applies to the live schema the events decoded before
+// decodeErr (see decode) and, when decoding failed, records the failure
+// at its position and returns it: the projector stops there.
+func (e *Engine) applyDecoded(ctx context.Context, db session, p Projector, pos string, events []Event, decodeErr error) (string, error) {
+	if len(events) > 0 {
+		next, err := e.applyBatch(ctx, db, p, SchemaName(p.Name()), pos, events)
+		if err != nil {
+			return next, err
+		}
+		pos = next
+	}
+	var failed *failure
+	if errors.As(decodeErr, &failed) {
+		e.recordFailure(ctx, p.Name(), failed.position, failed.err)
+	}
+	return pos, decodeErr
 }
 
 // applyBatch applies events to the live schema with the checkpoint

@@ -28,7 +28,7 @@ type Lists struct{}
 func NewLists() *Lists { return &Lists{} }
 
 // Name implements Projector: "lists".
-func (*Lists) Name() string { return "lists" }
+func (*Lists) Name() string { return readmodels.ListsProjector }
 
 // Setup implements Projector: it creates the list tables.
 func (*Lists) Setup(ctx context.Context, tx pgx.Tx) error {
@@ -282,8 +282,14 @@ func listsAt(t time.Time, e Event) time.Time {
 	return t
 }
 
-// apply folds one event into the batch's rows.
+// apply folds one event into the batch's rows: each entity's events are
+// folded by their own method; other events leave the lists unchanged.
 func (b *listsBatch) apply(ev Event) {
+	_ = b.applyLead(ev) || b.applyAccount(ev) || b.applyOpportunity(ev) || b.applyTicket(ev)
+}
+
+// applyLead folds a lead event into its row; it reports whether ev is one.
+func (b *listsBatch) applyLead(ev Event) bool {
 	switch e := ev.Domain.(type) {
 	case aggregates.LeadCapturedEvent:
 		b.leads[e.LeadID] = &readmodels.LeadRow{ID: e.LeadID, Status: aggregates.LeadCaptured, Name: e.Name,
@@ -311,7 +317,15 @@ func (b *listsBatch) apply(ev Event) {
 			l.Status, l.AccountID, l.ContactID, l.OpportunityID, l.ConvertedAt = aggregates.LeadConverted, e.AccountID,
 				e.ContactID, e.OpportunityID, &t
 		})
+	default:
+		return false
+	}
+	return true
+}
 
+// applyAccount folds an account or contact event into its row; it reports whether ev is one.
+func (b *listsBatch) applyAccount(ev Event) bool {
+	switch e := ev.Domain.(type) {
 	case aggregates.AccountOpenedEvent:
 		b.accounts[e.AccountID] = &readmodels.AccountRow{ID: e.AccountID, Name: e.Name, Industry: e.Industry, Size: e.Size,
 			Region: e.Region, Tier: e.Tier, OwnerID: e.OwnerID, Tags: []string{}, OpenedAt: listsAt(e.OpenedAt, ev)}
@@ -349,7 +363,15 @@ func (b *listsBatch) apply(ev Event) {
 		b.contacts[e.ContactID] = &readmodels.ContactRow{ID: e.ContactID, AccountID: e.AccountID, Name: e.Name,
 			Email: e.Email, Phone: e.Phone, Title: e.Title, Role: e.Role, AddedAt: listsAt(e.AddedAt, ev)}
 		b.dirtyContacts[e.ContactID] = true
+	default:
+		return false
+	}
+	return true
+}
 
+// applyOpportunity folds an opportunity event into its row; it reports whether ev is one.
+func (b *listsBatch) applyOpportunity(ev Event) bool {
+	switch e := ev.Domain.(type) {
 	case aggregates.OpportunityOpenedEvent:
 		b.opps[e.OpportunityID] = &readmodels.OpportunityRow{ID: e.OpportunityID, AccountID: e.AccountID, LeadID: e.LeadID,
 			Name: e.Name, Amount: e.Amount, Currency: e.Currency, ExpectedCloseDate: e.ExpectedCloseDate, OwnerID: e.OwnerID,
@@ -373,7 +395,15 @@ func (b *listsBatch) apply(ev Event) {
 			listsEnterStage(o, e.ToStage)
 			o.ClosedAt, o.LostReason = nil, ""
 		})
+	default:
+		return false
+	}
+	return true
+}
 
+// applyTicket folds a ticket event into its row; it reports whether ev is one.
+func (b *listsBatch) applyTicket(ev Event) bool {
+	switch e := ev.Domain.(type) {
 	case aggregates.TicketOpenedEvent:
 		b.tickets[e.TicketID] = &readmodels.TicketRow{ID: e.TicketID, Subject: e.Subject, AccountID: e.AccountID,
 			ContactID: e.ContactID, Priority: e.Priority, Channel: e.Channel, Status: aggregates.TicketOpen,
@@ -416,7 +446,10 @@ func (b *listsBatch) apply(ev Event) {
 			s := e.Score
 			t.Satisfaction = &s
 		})
+	default:
+		return false
 	}
+	return true
 }
 
 // enterStage moves o into stage, with the stage's probability and

@@ -7,6 +7,7 @@ import (
 
 	"crm/aggregates"
 	"crm/eventstore"
+	"crm/readmodels"
 )
 
 // Event is one event of the global log as projectors see it: the stored
@@ -36,4 +37,4 @@ type Projector interface {
 
 // SchemaName is the live schema of the projector called name. Read-model
 // queries name their tables with it.
-func SchemaName(name string) string { return "rm_" + name }
+func SchemaName(name string) string { return readmodels.SchemaName(name) }

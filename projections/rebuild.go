@@ -80,9 +80,38 @@ rebuilt_at = CASE WHEN $2 = 'done' THEN now() ELSE rebuilt_at END WHERE name = $
 // connection of the pool for its writes, and one more for a moment to read
 // the log (two while it reads ahead, more while it builds indexes), even
 // while its swap holds the checkpoint that the live projector waits for.
+//
+// It prepares an empty shadow schema, replays the log into it, and swaps
+// it with the live schema.
 func (e *Engine) rebuild(ctx context.Context, db session, p Projector, progress RebuildProgress) error {
-	name := p.Name()
-	live, shadow := SchemaName(name), SchemaName(name)+"_next"
+	shadow := SchemaName(p.Name()) + "_next"
+	deferred, err := e.prepareShadow(ctx, db, p, shadow)
+	if err != nil {
+		return err
+	}
+	load, report, err := e.startRebuild(ctx, db, p, shadow, progress)
+	if err != nil {
+		return err
+	}
+	if err := e.replayIntoShadow(ctx, load, deferred); err != nil {
+		return err
+	}
+	began := time.Now()
+	done, err := e.swapShadow(ctx, db, p, shadow, load.cursor, load.done)
+	if err != nil {
+		return err
+	}
+	e.opts.Logger.Debug("rebuild: swapped", "projector", p.Name(), "events", done, "took", time.Since(began))
+	load.done = done
+	report(true)
+	e.notify()
+	return nil
+}
+
+// prepareShadow creates p's shadow schema afresh and, unless p keeps its
+// indexes, drops the ones the bulk load goes without; it returns their
+// definitions.
+func (e *Engine) prepareShadow(ctx context.Context, db session, p Projector, shadow string) ([]string, error) {
 	keep := false
 	if k, ok := p.(IndexKeeper); ok {
 		keep = k.KeepIndexes()
@@ -102,18 +131,25 @@ func (e *Engine) rebuild(ctx context.Context, db session, p Projector, progress 
 		deferred, err = deferIndexes(ctx, tx, shadow)
 		return err
 	})
-	if err != nil {
-		return err
-	}
+	return deferred, err
+}
+
+// startRebuild marks p's rebuild as running, with the log's size as its
+// total when the log can count it, and returns the bulk load into shadow
+// and the function that reports its progress (to progress, and to the
+// status at most once a second unless forced).
+func (e *Engine) startRebuild(ctx context.Context, db session, p Projector, shadow string, progress RebuildProgress) (*bulkLoad, func(force bool), error) {
+	name := p.Name()
 	var total int64
 	if c, ok := e.log.(Counter); ok {
+		var err error
 		if total, err = c.Count(ctx); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	if _, err := db.Exec(ctx, `UPDATE crm_projections SET rebuild_state = 'running', rebuild_done = 0, rebuild_total = $2, rebuild_error = NULL WHERE name = $1`,
 		name, total); err != nil {
-		return err
+		return nil, nil, err
 	}
 	load := &bulkLoad{e: e, db: db, p: p, shadow: shadow}
 	reported := time.Now()
@@ -127,22 +163,27 @@ func (e *Engine) rebuild(ctx context.Context, db session, p Projector, progress 
 		}
 	}
 	load.onBatch = func() { report(false) }
-	// Replay the log as it stands now into the shadow, in large batches,
-	// then build the indexes the load went without, then replay what was
-	// appended meanwhile; what is appended after that is caught up during
-	// the swap.
+	return load, report, nil
+}
+
+// replayIntoShadow replays the log as it stands now into the shadow, in
+// large batches, then builds the indexes the load went without, then
+// replays what was appended meanwhile; what is appended after that is
+// caught up during the swap.
+func (e *Engine) replayIntoShadow(ctx context.Context, load *bulkLoad, deferred []string) error {
+	name := load.p.Name()
+	log := e.opts.Logger.With("projector", name)
 	head, err := e.log.Head(ctx)
 	if err != nil {
 		return err
 	}
-	log := e.opts.Logger.With("projector", name)
 	began := time.Now()
 	if err := load.applyUntil(ctx, head); err != nil {
 		return err
 	}
 	log.Debug("rebuild: log replayed", "events", load.done, "took", time.Since(began))
 	began = time.Now()
-	if err := e.finishShadow(ctx, shadow, deferred, e.opts.IndexWorkers); err != nil {
+	if err := e.finishShadow(ctx, load.shadow, deferred, e.opts.IndexWorkers); err != nil {
 		return fmt.Errorf("rebuild %s: %w", name, err)
 	}
 	log.Debug("rebuild: indexes built, statistics gathered", "indexes", len(deferred), "took", time.Since(began))
@@ -154,72 +195,94 @@ func (e *Engine) rebuild(ctx context.Context, db session, p Projector, progress 
 		return err
 	}
 	log.Debug("rebuild: caught up", "events", load.done, "took", time.Since(began))
-	began = time.Now()
-	// Swap: hold the checkpoint, bring the shadow to at least the live
-	// checkpoint, rename, and move the checkpoint to where the shadow is.
-	cursor, done := load.cursor, load.done
-	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+	return nil
+}
+
+// swapShadow, in one transaction, holds p's checkpoint, brings the shadow
+// (at cursor, done events applied) to at least the live checkpoint,
+// renames it to the live schema, and moves the checkpoint to where the
+// shadow is. It returns how many events the new live schema holds.
+func (e *Engine) swapShadow(ctx context.Context, db session, p Projector, shadow string, cursor eventstore.Cursor, done int64) (int64, error) {
+	name := p.Name()
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		var livePos string
 		if err := tx.QueryRow(ctx, `SELECT position FROM crm_projections WHERE name = $1 FOR UPDATE`, name).Scan(&livePos); err != nil {
 			return err
 		}
 		liveCursor, _ := eventstore.ParseCursor(livePos)
-		for {
-			batch, err := e.log.ReadAll(ctx, cursor, e.opts.RebuildBatchSize)
-			if err != nil {
-				return err
-			}
-			if len(batch) == 0 {
-				break
-			}
-			if err := inSchema(ctx, tx, shadow, false, func() error { return p.Apply(ctx, tx, e.decode(batch)) }); err != nil {
-				return fmt.Errorf("rebuild %s at %s: %w", name, batch[0].Cursor, err)
-			}
-			cursor = batch[len(batch)-1].Cursor
-			done += int64(len(batch))
-			if cursor.Compare(liveCursor) >= 0 {
-				break
-			}
+		var err error
+		if cursor, done, err = e.catchUpShadow(ctx, tx, p, shadow, cursor, done, liveCursor); err != nil {
+			return err
 		}
 		if cursor.Compare(liveCursor) < 0 {
 			return fmt.Errorf("rebuild %s: the log ends at %s, before the live checkpoint %s", name, cursor, livePos)
 		}
-		old := pgx.Identifier{live + "_old"}.Sanitize()
-		if _, err := tx.Exec(ctx, `DROP SCHEMA IF EXISTS `+old+` CASCADE`); err != nil {
+		if err := replaceLive(ctx, tx, SchemaName(name), shadow); err != nil {
 			return err
-		}
-		var liveExists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, live).Scan(&liveExists); err != nil {
-			return err
-		}
-		if liveExists {
-			if _, err := tx.Exec(ctx, `ALTER SCHEMA `+pgx.Identifier{live}.Sanitize()+` RENAME TO `+old); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.Exec(ctx, `ALTER SCHEMA `+pgx.Identifier{shadow}.Sanitize()+` RENAME TO `+pgx.Identifier{live}.Sanitize()); err != nil {
-			return err
-		}
-		if liveExists {
-			if _, err := tx.Exec(ctx, `DROP SCHEMA `+old+` CASCADE`); err != nil {
-				return err
-			}
 		}
 		pos := ""
 		if !cursor.IsZero() {
 			pos = cursor.String()
 		}
-		_, err := tx.Exec(ctx, `UPDATE crm_projections SET position = $2, events_applied = $3, rebuild_done = $3,
+		_, err = tx.Exec(ctx, `UPDATE crm_projections SET position = $2, events_applied = $3, rebuild_done = $3,
 state = 'running', error = NULL, error_position = NULL, updated_at = now() WHERE name = $1`, name, pos, done)
 		return err
 	})
-	if err != nil {
+	return done, err
+}
+
+// catchUpShadow applies the log after cursor to the shadow within tx until
+// it reaches live (or the log ends), and returns the shadow's new cursor
+// and count of events.
+func (e *Engine) catchUpShadow(ctx context.Context, tx pgx.Tx, p Projector, shadow string, cursor eventstore.Cursor, done int64, live eventstore.Cursor) (eventstore.Cursor, int64, error) {
+	name := p.Name()
+	for {
+		batch, err := e.log.ReadAll(ctx, cursor, e.opts.RebuildBatchSize)
+		if err != nil {
+			return cursor, done, err
+		}
+		if len(batch) == 0 {
+			return cursor, done, nil
+		}
+		events, decodeErr := e.decode(batch)
+		if decodeErr != nil {
+			return cursor, done, fmt.Errorf("rebuild %s: %w", name, decodeErr)
+		}
+		if err := inSchema(ctx, tx, shadow, false, func() error { return p.Apply(ctx, tx, events) }); err != nil {
+			return cursor, done, fmt.Errorf("rebuild %s at %s: %w", name, batch[0].Cursor, err)
+		}
+		cursor = batch[len(batch)-1].Cursor
+		done += int64(len(batch))
+		if cursor.Compare(live) >= 0 {
+			return cursor, done, nil
+		}
+	}
+}
+
+// replaceLive renames shadow to live, dropping the live schema it
+// replaces (if any).
+func replaceLive(ctx context.Context, tx pgx.Tx, live, shadow string) error {
+	old := pgx.Identifier{live + "_old"}.Sanitize()
+	if _, err := tx.Exec(ctx, `DROP SCHEMA IF EXISTS `+old+` CASCADE`); err != nil {
 		return err
 	}
-	log.Debug("rebuild: swapped", "events", done, "took", time.Since(began))
-	load.done = done
-	report(true)
-	e.notify()
+	var liveExists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, live).Scan(&liveExists); err != nil {
+		return err
+	}
+	if liveExists {
+		if _, err := tx.Exec(ctx, `ALTER SCHEMA `+pgx.Identifier{live}.Sanitize()+` RENAME TO `+old); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, `ALTER SCHEMA `+pgx.Identifier{shadow}.Sanitize()+` RENAME TO `+pgx.Identifier{live}.Sanitize()); err != nil {
+		return err
+	}
+	if liveExists {
+		if _, err := tx.Exec(ctx, `DROP SCHEMA `+old+` CASCADE`); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

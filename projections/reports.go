@@ -25,7 +25,7 @@ type Reports struct{}
 func NewReports() *Reports { return &Reports{} }
 
 // Name implements Projector: "reports".
-func (*Reports) Name() string { return "reports" }
+func (*Reports) Name() string { return readmodels.ReportsProjector }
 
 // Setup implements Projector: it creates the report tables.
 func (*Reports) Setup(ctx context.Context, tx pgx.Tx) error {

@@ -39,9 +39,8 @@ CREATE INDEX entries_event_type ON entries (event_type, position);
 CREATE INDEX entries_recorded ON entries (recorded_at, position);
 `
 
-// auditSchema is the live schema of the audit projector
-// (projections.SchemaName("audit")).
-const auditSchema = "rm_audit"
+// auditSchema is the live schema of the audit projector.
+const auditSchema = AuditSchemaName
 
 // Entity types of the audit timeline.
 const (

@@ -123,9 +123,8 @@ CREATE INDEX tickets_assignee ON tickets (assignee_id, opened_at, id);
 CREATE INDEX tickets_account ON tickets (account_id, opened_at, id);
 `
 
-// listsSchema is the live schema of the lists projector
-// (projections.SchemaName("lists")).
-const listsSchema = "rm_lists"
+// listsSchema is the live schema of the lists projector.
+const listsSchema = ListsSchemaName
 
 // maxFilterLen is the longest text filter value, in bytes.
 const maxFilterLen = 200

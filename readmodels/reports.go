@@ -74,7 +74,7 @@ CREATE INDEX report_tickets_opened ON report_tickets (opened_at);
 `
 
 // reportsSchema qualifies the report tables in queries.
-const reportsSchema = "rm_reports."
+const reportsSchema = ReportsSchemaName + "."
 
 // Lead and opportunity funnel stages, in order.
 var (
@@ -209,48 +209,83 @@ func (q *Queries) Funnel(ctx context.Context, f FunnelFilter) (Funnel, error) {
 	if col != "" {
 		keyExpr = col
 	}
-	type counts struct {
-		leads [4]int64
-		opps  [5]int64
-		days  [4]*float64
-		won   int64
-		lost  int64
+	t := newFunnelTally()
+	if err := q.countLeadFunnel(ctx, f, keyExpr, t); err != nil {
+		return Funnel{}, err
 	}
-	groups := map[string]*counts{}
-	var order []string
-	get := func(k string) *counts {
-		c, ok := groups[k]
-		if !ok {
-			c = &counts{}
-			groups[k] = c
-			order = append(order, k)
-		}
-		return c
+	if err := q.countOpportunityFunnel(ctx, f, keyExpr, t); err != nil {
+		return Funnel{}, err
 	}
-	total := &counts{}
+	out := Funnel{Range: map[string]*string{"from": timeString(f.From), "to": timeString(f.To)}}
+	out.Leads, out.Opportunities = t.total.funnels()
+	if col != "" {
+		g := f.GroupBy
+		out.GroupBy = &g
+		out.Groups = t.funnelGroups()
+	}
+	return out, nil
+}
 
+// funnelCounts are the funnel counts of one group (or of all).
+type funnelCounts struct {
+	leads [4]int64
+	opps  [5]int64
+	days  [4]*float64
+	won   int64
+	lost  int64
+}
+
+// funnelTally gathers the funnel counts per group key and in total.
+type funnelTally struct {
+	groups map[string]*funnelCounts
+	order  []string
+	total  funnelCounts
+}
+
+func newFunnelTally() *funnelTally { return &funnelTally{groups: map[string]*funnelCounts{}} }
+
+// group returns the counts of group key, added when new.
+func (t *funnelTally) group(key string) *funnelCounts {
+	c, ok := t.groups[key]
+	if !ok {
+		c = &funnelCounts{}
+		t.groups[key] = c
+		t.order = append(t.order, key)
+	}
+	return c
+}
+
+// countLeadFunnel counts the leads captured in f's range that reached
+// each stage, per keyExpr.
+func (q *Queries) countLeadFunnel(ctx context.Context, f FunnelFilter, keyExpr string, t *funnelTally) error {
 	lw, la := timeRange("captured_at", f.From, f.To, nil, nil)
 	rows, err := q.pool.Query(ctx, `SELECT `+keyExpr+` AS k,
 		count(*), count(*) FILTER (WHERE reached >= 1), count(*) FILTER (WHERE reached >= 2), count(*) FILTER (WHERE reached >= 3)
 		FROM `+reportsSchema+`report_leads`+whereClause(lw)+` GROUP BY k`, la...)
 	if err != nil {
-		return Funnel{}, fmt.Errorf("lead funnel: %w", err)
+		return fmt.Errorf("lead funnel: %w", err)
 	}
 	var key string
 	var l [4]int64
 	if _, err := pgx.ForEachRow(rows, []any{&key, &l[0], &l[1], &l[2], &l[3]}, func() error {
-		c := get(key)
+		c := t.group(key)
 		for i := range l {
 			c.leads[i] += l[i]
-			total.leads[i] += l[i]
+			t.total.leads[i] += l[i]
 		}
 		return nil
 	}); err != nil {
-		return Funnel{}, fmt.Errorf("lead funnel: %w", err)
+		return fmt.Errorf("lead funnel: %w", err)
 	}
+	return nil
+}
 
+// countOpportunityFunnel counts the opportunities opened in f's range
+// that reached each stage, won and lost, and the average days spent in
+// each open stage, per keyExpr.
+func (q *Queries) countOpportunityFunnel(ctx context.Context, f FunnelFilter, keyExpr string, t *funnelTally) error {
 	ow, oa := timeRange("opened_at", f.From, f.To, nil, nil)
-	rows, err = q.pool.Query(ctx, `SELECT `+keyExpr+` AS k,
+	rows, err := q.pool.Query(ctx, `SELECT `+keyExpr+` AS k,
 		count(*), count(*) FILTER (WHERE reached >= 1 OR status = 'won'), count(*) FILTER (WHERE reached >= 2 OR status = 'won'),
 		count(*) FILTER (WHERE reached >= 3 OR status = 'won'), count(*) FILTER (WHERE status = 'won'),
 		count(*) FILTER (WHERE status = 'won'), count(*) FILTER (WHERE status = 'lost'),
@@ -258,8 +293,9 @@ func (q *Queries) Funnel(ctx context.Context, f FunnelFilter) (Funnel, error) {
 		sum(secs_proposal), count(secs_proposal), sum(secs_negotiation), count(secs_negotiation)
 		FROM `+reportsSchema+`report_opportunities`+whereClause(ow)+` GROUP BY k`, oa...)
 	if err != nil {
-		return Funnel{}, fmt.Errorf("opportunity funnel: %w", err)
+		return fmt.Errorf("opportunity funnel: %w", err)
 	}
+	var key string
 	var o [5]int64
 	var won, lost int64
 	var secs, stays [4]*int64
@@ -267,15 +303,15 @@ func (q *Queries) Funnel(ctx context.Context, f FunnelFilter) (Funnel, error) {
 	groupSecs := map[string]*[8]int64{}
 	if _, err := pgx.ForEachRow(rows, []any{&key, &o[0], &o[1], &o[2], &o[3], &o[4], &won, &lost,
 		&secs[0], &stays[0], &secs[1], &stays[1], &secs[2], &stays[2], &secs[3], &stays[3]}, func() error {
-		c := get(key)
+		c := t.group(key)
 		for i := range o {
 			c.opps[i] += o[i]
-			total.opps[i] += o[i]
+			t.total.opps[i] += o[i]
 		}
 		c.won += won
 		c.lost += lost
-		total.won += won
-		total.lost += lost
+		t.total.won += won
+		t.total.lost += lost
 		gs := &[8]int64{}
 		groupSecs[key] = gs
 		for i := range secs {
@@ -290,56 +326,57 @@ func (q *Queries) Funnel(ctx context.Context, f FunnelFilter) (Funnel, error) {
 		}
 		return nil
 	}); err != nil {
-		return Funnel{}, fmt.Errorf("opportunity funnel: %w", err)
+		return fmt.Errorf("opportunity funnel: %w", err)
 	}
 	for k, gs := range groupSecs {
 		for i := 0; i < 4; i++ {
-			groups[k].days[i] = avgDaysOf(gs[i], gs[4+i])
+			t.groups[k].days[i] = avgDaysOf(gs[i], gs[4+i])
 		}
 	}
 	for i := 0; i < 4; i++ {
-		total.days[i] = avgDaysOf(totalSecs[i], totalStays[i])
+		t.total.days[i] = avgDaysOf(totalSecs[i], totalStays[i])
 	}
+	return nil
+}
 
-	build := func(c *counts) (LeadFunnel, OpportunityFunnel) {
-		lf := LeadFunnel{Stages: make([]FunnelStage, len(LeadFunnelStages))}
-		for i, s := range LeadFunnelStages {
-			lf.Stages[i] = FunnelStage{Stage: s, Count: c.leads[i]}
-			if i > 0 {
-				lf.Stages[i].ConversionRate = ratio(c.leads[i], c.leads[i-1])
-			}
-		}
-		of := OpportunityFunnel{Stages: make([]FunnelStage, len(OpportunityFunnelStages)), Won: c.won, Lost: c.lost,
-			WinRate: ratio(c.won, c.won+c.lost)}
-		for i, s := range OpportunityFunnelStages {
-			of.Stages[i] = FunnelStage{Stage: s, Count: c.opps[i]}
-			if i > 0 {
-				of.Stages[i].ConversionRate = ratio(c.opps[i], c.opps[i-1])
-			}
-			if i < 4 {
-				of.Stages[i].AvgDaysInStage, of.Stages[i].HasDays = c.days[i], true
-			}
-		}
-		return lf, of
-	}
-	out := Funnel{Range: map[string]*string{"from": timeString(f.From), "to": timeString(f.To)}}
-	out.Leads, out.Opportunities = build(total)
-	if col != "" {
-		g := f.GroupBy
-		out.GroupBy = &g
-		out.Groups = []FunnelGroup{}
-		slices.Sort(order)
-		for _, k := range order {
-			fg := FunnelGroup{}
-			if k != "" {
-				kk := k
-				fg.Key = &kk
-			}
-			fg.Leads, fg.Opportunities = build(groups[k])
-			out.Groups = append(out.Groups, fg)
+// funnels turns counts into the lead and opportunity funnels, with the
+// conversion rate from each stage to the next.
+func (c *funnelCounts) funnels() (LeadFunnel, OpportunityFunnel) {
+	lf := LeadFunnel{Stages: make([]FunnelStage, len(LeadFunnelStages))}
+	for i, s := range LeadFunnelStages {
+		lf.Stages[i] = FunnelStage{Stage: s, Count: c.leads[i]}
+		if i > 0 {
+			lf.Stages[i].ConversionRate = ratio(c.leads[i], c.leads[i-1])
 		}
 	}
-	return out, nil
+	of := OpportunityFunnel{Stages: make([]FunnelStage, len(OpportunityFunnelStages)), Won: c.won, Lost: c.lost,
+		WinRate: ratio(c.won, c.won+c.lost)}
+	for i, s := range OpportunityFunnelStages {
+		of.Stages[i] = FunnelStage{Stage: s, Count: c.opps[i]}
+		if i > 0 {
+			of.Stages[i].ConversionRate = ratio(c.opps[i], c.opps[i-1])
+		}
+		if i < 4 {
+			of.Stages[i].AvgDaysInStage, of.Stages[i].HasDays = c.days[i], true
+		}
+	}
+	return lf, of
+}
+
+// funnelGroups are the funnels of every group, by key.
+func (t *funnelTally) funnelGroups() []FunnelGroup {
+	out := []FunnelGroup{}
+	slices.Sort(t.order)
+	for _, k := range t.order {
+		fg := FunnelGroup{}
+		if k != "" {
+			kk := k
+			fg.Key = &kk
+		}
+		fg.Leads, fg.Opportunities = t.groups[k].funnels()
+		out = append(out, fg)
+	}
+	return out
 }
 
 // avgDaysOf is secs/stays in days rounded to 2 places, nil without stays.

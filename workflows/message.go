@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -49,15 +50,25 @@ func newMessage(ev eventstore.Event) (*message.Message, error) {
 		Type: ev.Type, Data: ev.Data, Metadata: ev.Metadata, RecordedAt: ev.RecordedAt.UTC()})
 }
 
-// decodeMessage reads an event message back.
+// decodeMessage reads an event message back. An event of a type this
+// build does not know keeps a nil Domain, for automations to pass over; a
+// known type whose data fails to decode or upcast is an error naming its
+// position, so the automation never handles it as unknown: the handler
+// fails, and the message ends as the automation's dead letter, with the
+// error as its reason, to be replayed once the event can be read.
 func decodeMessage(codec *eventstore.Registry, msg *message.Message) (Event, error) {
 	var ev Event
 	if err := json.Unmarshal(msg.Payload, &ev.IntegrationEvent); err != nil {
 		return ev, fmt.Errorf("decode message %s: %w", msg.UUID, err)
 	}
-	if v, err := codec.Decode(ev.Type, ev.Data); err == nil {
-		ev.Domain, _ = v.(aggregates.Event)
+	v, err := codec.Decode(ev.Type, ev.Data)
+	if errors.Is(err, eventstore.ErrUnknownEventType) {
+		return ev, nil
 	}
+	if err != nil {
+		return ev, fmt.Errorf("event %s at %s: %w", ev.ID, ev.Cursor, err)
+	}
+	ev.Domain, _ = v.(aggregates.Event)
 	return ev, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -102,5 +103,64 @@ func TestForwarderPartitionsByStream(t *testing.T) {
 	}
 	if m := parallel.maxAtOnce.Load(); m < 2 {
 		t.Errorf("the partitioned automation handled at most %d event at a time, want several", m)
+	}
+}
+
+// TestAnUndecodableKnownEventIsNeverPassedOver checks that an automation is
+// never handed a known event type whose data does not decode, as if its
+// type were unknown: the event ends as the automation's dead letter, with
+// its position and the decoding error as the reason. Unknown types are
+// handed on (with no domain event) and passed over.
+func TestAnUndecodableKnownEventIsNeverPassedOver(t *testing.T) {
+	ctx := context.Background()
+	pool, store, codec := forwarderLog(t)
+	appendOne := func(stream, typ, data string) string {
+		res, err := store.Append(ctx, eventstore.StreamEvents{StreamID: stream, Expected: eventstore.Any,
+			Events: []eventstore.EventData{{Type: typ, SchemaVersion: 1, Data: []byte(data), Metadata: eventstore.Metadata{Actor: "test"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Position.String()
+	}
+	appendOne("note-1", "note.added.v1", `{"note": 1}`)
+	bad := appendOne("lead-undecodable", "lead.captured.v1", `{"lead_id": 42}`)
+	appendOne("note-2", "note.added.v1", `{"note": 2}`)
+	b, err := workflows.New(pool, store, codec, workflows.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MaxRetries: 1, RetryInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{name: "rec", byStream: map[string][]int64{}}
+	b.AddAutomation(rec)
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = b.Run(rctx) }()
+	defer func() { stop(); <-done }()
+
+	deadline := time.Now().Add(20 * time.Second)
+	var dead []workflows.DeadLetter
+	for {
+		dead, _, err = b.DeadLetters().List(ctx, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dead) > 0 && rec.seen() == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("saw %d events and %d dead letters", rec.seen(), len(dead))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(dead) != 1 || dead[0].Handler != "rec" || !strings.Contains(dead[0].Reason, "at "+bad) ||
+		!strings.Contains(dead[0].Reason, "decode lead.captured.v1") {
+		t.Fatalf("dead letters %+v, want one for rec at %s saying why", dead, bad)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, c := range rec.all {
+		if c == bad {
+			t.Fatalf("the automation was handed the undecodable event at %s", bad)
+		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"crm/readmodels"
 )
 
 // progressLine is one draw of the rebuild's progress bar.
@@ -100,7 +102,7 @@ func TestCrashMidRebuild(t *testing.T) {
 		}
 		if _, shadows, err := rmSchemas(ctx, db.pool); err != nil {
 			t.Fatal(err)
-		} else if !slices.Contains(shadows, "rm_"+name+"_next") {
+		} else if !slices.Contains(shadows, readmodels.SchemaName(name)+"_next") {
 			t.Errorf("no shadow schema rm_%s_next mid-rebuild (shadows: %v)", name, shadows)
 		}
 		if got := srv.api.mustDo(t, 200, "GET", "/v1/leads?limit=500", nil); string(got.body) != string(preLeads.body) {

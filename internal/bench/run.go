@@ -70,7 +70,7 @@ const LongStreamEvents = 10000
 
 // lagProjectors are the read models the lag phase waits for: the funnel
 // (reports) and the lists.
-var lagProjectors = []string{"lists", "reports"}
+var lagProjectors = []string{readmodels.ListsProjector, readmodels.ReportsProjector}
 
 // Run measures every phase in one run on the database of c and returns the
 // figures. Children it starts are stopped before it returns, also when ctx

@@ -22,6 +22,7 @@ import (
 	"crm/internal/customreports"
 	"crm/internal/pgmigrate"
 	"crm/internal/testdb"
+	"crm/readmodels"
 )
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
@@ -278,10 +279,10 @@ func (e *env) fingerprint(other string) string {
 		`SELECT md5(string_agg(t::text, '|' ORDER BY position)) FROM crm_events t`,
 		`SELECT md5(string_agg(t::text, '|' ORDER BY source)) FROM "` + schema + `".leads_by_source t`,
 		`SELECT md5(string_agg(t::text, '|')) FROM "` + schema + `".crm_checkpoint t`,
-		`SELECT md5(string_agg(t::text, '|' ORDER BY id)) FROM rm_lists.leads t`,
+		`SELECT md5(string_agg(t::text, '|' ORDER BY id)) FROM ` + readmodels.ListsSchemaName + `.leads t`,
 		`SELECT md5(string_agg(t::text, '|' ORDER BY name)) FROM crm_custom_reports t`,
 		`SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'crm_rpt_%'`,
-		`SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname LIKE 'crm_rpt_%' OR nspname LIKE 'rm_%'`,
+		`SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname LIKE 'crm_rpt_%' OR nspname LIKE '` + readmodels.SchemaPrefix + `%'`,
 	} {
 		var s *string
 		if err := e.pool.QueryRow(ctx, q).Scan(&s); err != nil {
@@ -300,8 +301,8 @@ func TestSandboxRefusesEscapesAndChangesNothingElse(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	// A projector's read model, as the projection engine keeps them.
-	if _, err := e.pool.Exec(ctx, `CREATE SCHEMA rm_lists; CREATE TABLE rm_lists.leads (id text PRIMARY KEY, name text);
-INSERT INTO rm_lists.leads VALUES ('l1', 'Ada')`); err != nil {
+	if _, err := e.pool.Exec(ctx, `CREATE SCHEMA `+readmodels.ListsSchemaName+`; CREATE TABLE `+readmodels.ListsSchemaName+`.leads (id text PRIMARY KEY, name text);
+INSERT INTO `+readmodels.ListsSchemaName+`.leads VALUES ('l1', 'Ada')`); err != nil {
 		t.Fatal(err)
 	}
 	for _, src := range []string{"web", "referral"} {
@@ -328,7 +329,7 @@ INSERT INTO rm_lists.leads VALUES ('l1', 'Ada')`); err != nil {
 		{"drop another report's table in the DDL", table + `; DROP TABLE "` + otherSchema + `".leads_by_source`, "INSERT INTO x VALUES (:stream_id, 1)", "table"},
 		{"read pg_authid", table, "INSERT INTO x SELECT rolname, 1 FROM pg_authid", "handlers.lead.captured.v1"},
 		{"read the catalog's secrets", table, "INSERT INTO x SELECT role_password, 1 FROM crm_custom_reports", "handlers.lead.captured.v1"},
-		{"read a read model", table, "INSERT INTO x SELECT id, 1 FROM rm_lists.leads", "handlers.lead.captured.v1"},
+		{"read a read model", table, "INSERT INTO x SELECT id, 1 FROM " + readmodels.ListsSchemaName + ".leads", "handlers.lead.captured.v1"},
 		{"write the checkpoint", table, "UPDATE crm_checkpoint SET position = ''", "handlers.lead.captured.v1"},
 		{"invalid SQL", table, "INSERT INTO x VALUES (:stream_id, 1", "handlers.lead.captured.v1"},
 		{"unknown column", table, "INSERT INTO x (nope) VALUES (:stream_id)", "handlers.lead.captured.v1"},
