@@ -11,9 +11,15 @@ import (
 )
 
 // ErrUnknownEventType is returned when encoding a Go type or decoding a type
-// name that was never registered, or a schema version with no upcaster path
-// to the registered one.
+// name that was never registered (or is not a versioned type name). Readers
+// pass such events over.
 var ErrUnknownEventType = errors.New("unknown event type")
+
+// ErrUnreadableVersion is returned when decoding a stored event of a
+// registered family whose schema version this binary cannot bring to the
+// current one: stored by a newer release, or with no upcaster path. The
+// event is known, so readers must stop at it rather than pass it over.
+var ErrUnreadableVersion = errors.New("unreadable event version")
 
 // Upcaster turns the JSON body of one schema version of an event into the
 // body of the next version. It must be pure: stored events are never
@@ -156,12 +162,12 @@ func (r *Registry) Decode(typ string, data json.RawMessage) (any, error) {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownEventType, typ)
 	}
 	if version > f.current {
-		return nil, fmt.Errorf("%w: %s is newer than the registered v%d", ErrUnknownEventType, typ, f.current)
+		return nil, fmt.Errorf("%w: %s is newer than the registered v%d", ErrUnreadableVersion, typ, f.current)
 	}
 	for v := version; v < f.current; v++ {
 		up := f.upcasters[v]
 		if up == nil {
-			return nil, fmt.Errorf("%w: no upcaster from %s", ErrUnknownEventType, TypeName(name, v))
+			return nil, fmt.Errorf("%w: no upcaster from %s", ErrUnreadableVersion, TypeName(name, v))
 		}
 		if data, err = up(data); err != nil {
 			return nil, fmt.Errorf("upcast %s: %w", TypeName(name, v), err)

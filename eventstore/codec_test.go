@@ -84,13 +84,17 @@ func TestRegistryRefusals(t *testing.T) {
 	}{
 		{"unknown type", func() error { _, err := r.Decode("nope.v1", []byte(`{}`)); return err }},
 		{"no suffix", func() error { _, err := r.Decode("note.added", []byte(`{}`)); return err }},
-		{"newer than registered", func() error { _, err := r.Decode("note.added.v3", []byte(`{}`)); return err }},
 		{"unregistered Go type", func() error { _, err := r.Encode(struct{ X int }{}); return err }},
 	}
 	for _, c := range cases {
 		if err := c.run(); !errors.Is(err, eventstore.ErrUnknownEventType) {
 			t.Errorf("%s: got %v, want ErrUnknownEventType", c.name, err)
 		}
+	}
+	// A registered family at a version this binary cannot read is known:
+	// readers must stop at it, so it is not reported as unknown.
+	if _, err := r.Decode("note.added.v3", []byte(`{}`)); !errors.Is(err, eventstore.ErrUnreadableVersion) || errors.Is(err, eventstore.ErrUnknownEventType) {
+		t.Errorf("newer than registered: got %v, want ErrUnreadableVersion", err)
 	}
 	if err := r.Register("note.added", 3, struct{ Y int }{}); err == nil {
 		t.Error("registering a name twice succeeded")

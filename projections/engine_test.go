@@ -176,39 +176,47 @@ func TestEngineStopsAtAFailingEventAndResumesAfterAFix(t *testing.T) {
 // whose data does not decode stops the projector at its position, with the
 // decoding error in its status, while unknown types are passed over.
 func TestEngineStopsAtAnUndecodableKnownEvent(t *testing.T) {
-	e := newEngineEnv(t)
-	e.appendN(t, 5, "lead.unheard_of.v1")
-	res, err := e.store.Append(context.Background(), eventstore.StreamEvents{
-		StreamID: "lead-undecodable", Expected: eventstore.NoStream,
-		Events: []eventstore.EventData{{Type: "lead.captured.v1", SchemaVersion: 1, Data: []byte(`{"lead_id": 42}`), Metadata: eventstore.Metadata{Actor: "test"}}},
-	})
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct{ name, typ, data, reason string }{
+		{"data that does not decode", "lead.captured.v1", `{"lead_id": 42}`, "decode lead.captured.v1"},
+		{"a version newer than this binary reads", "lead.captured.v9", `{}`, "lead.captured.v9 is newer"},
 	}
-	bad := res.Position.String()
-	e.appendN(t, 5, "lead.unheard_of.v1")
-	eng := e.engine(&seen{}, "a")
-	start(t, eng)
-	deadline := time.Now().Add(10 * time.Second)
-	var st []Status
-	for time.Now().Before(deadline) {
-		st, _ = eng.Status(context.Background())
-		if len(st) == 1 && st[0].State == "failed" {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if len(st) != 1 || st[0].State != "failed" || st[0].ErrorPosition == nil || *st[0].ErrorPosition != bad ||
-		st[0].Error == nil || !strings.Contains(*st[0].Error, "decode lead.captured.v1") {
-		t.Fatalf("status after an undecodable event: %+v", st)
-	}
-	// Past its retry interval the projector is still stopped there.
-	time.Sleep(300 * time.Millisecond)
-	if n := e.seenCount(t); n != 5 {
-		t.Fatalf("%d events applied, want the 5 unknown ones before the undecodable event", n)
-	}
-	if st, _ = eng.Status(context.Background()); st[0].State != "failed" || st[0].Checkpoint == bad {
-		t.Fatalf("status after a retry: %+v", st[0])
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEngineEnv(t)
+			e.appendN(t, 5, "lead.unheard_of.v1")
+			res, err := e.store.Append(context.Background(), eventstore.StreamEvents{
+				StreamID: "lead-undecodable", Expected: eventstore.NoStream,
+				Events: []eventstore.EventData{{Type: c.typ, SchemaVersion: 1, Data: []byte(c.data), Metadata: eventstore.Metadata{Actor: "test"}}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bad := res.Position.String()
+			e.appendN(t, 5, "lead.unheard_of.v1")
+			eng := e.engine(&seen{}, "a")
+			start(t, eng)
+			deadline := time.Now().Add(10 * time.Second)
+			var st []Status
+			for time.Now().Before(deadline) {
+				st, _ = eng.Status(context.Background())
+				if len(st) == 1 && st[0].State == "failed" {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if len(st) != 1 || st[0].State != "failed" || st[0].ErrorPosition == nil || *st[0].ErrorPosition != bad ||
+				st[0].Error == nil || !strings.Contains(*st[0].Error, c.reason) {
+				t.Fatalf("status after an undecodable event: %+v", st)
+			}
+			// Past its retry interval the projector is still stopped there.
+			time.Sleep(300 * time.Millisecond)
+			if n := e.seenCount(t); n != 5 {
+				t.Fatalf("%d events applied, want the 5 unknown ones before the undecodable event", n)
+			}
+			if st, _ = eng.Status(context.Background()); st[0].State != "failed" || st[0].Checkpoint == bad {
+				t.Fatalf("status after a retry: %+v", st[0])
+			}
+		})
 	}
 }
 
