@@ -5,13 +5,13 @@ package readmodels
 const KindInvalid = "invalid"
 
 // invalidError is the type of ErrInvalid.
-type invalidError struct{}
+type invalidError struct{ msg string }
 
-func (invalidError) Error() string { return "invalid query" }
+func (e *invalidError) Error() string { return e.msg }
 
 // ErrorKind is KindInvalid.
-func (invalidError) ErrorKind() string { return KindInvalid }
+func (e *invalidError) ErrorKind() string { return KindInvalid }
 
 // ErrInvalid marks a bad query argument (a malformed cursor, filter or
 // date); the wrapping error names the parameter. It is KindInvalid.
-var ErrInvalid error = &invalidError{}
+var ErrInvalid error = &invalidError{"invalid query"}
