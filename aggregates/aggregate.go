@@ -21,49 +21,6 @@ type Event interface {
 // "lead.captured.v1".
 func EventType(e Event) string { return fmt.Sprintf("%s.v%d", e.TypeName(), e.SchemaVersion()) }
 
-// Kind classifies a domain error; the HTTP layer maps each kind to a status
-// in one place.
-type Kind int
-
-const (
-	// Invalid: the command itself is malformed (HTTP 400). Field names it.
-	Invalid Kind = iota + 1
-	// Refused: the command is well-formed but a business rule forbids it in
-	// the aggregate's current state (HTTP 409 with Code).
-	Refused
-	// NotFound: the addressed entity does not exist (HTTP 404).
-	NotFound
-)
-
-// Error is the error every aggregate behaviour returns.
-type Error struct {
-	Kind Kind
-	// Code is a stable machine-readable reason, such as
-	// "lead_already_converted".
-	Code string
-	// Field names the offending input field of an Invalid error.
-	Field string
-	// Message is a human-readable explanation.
-	Message string
-	// ConflictID names the entity a Refused error conflicts with, if any.
-	ConflictID string
-}
-
-func (e *Error) Error() string {
-	if e.Field != "" {
-		return e.Field + ": " + e.Message
-	}
-	return e.Message
-}
-
-func invalid(field, format string, args ...any) *Error {
-	return &Error{Kind: Invalid, Code: "invalid", Field: field, Message: fmt.Sprintf(format, args...)}
-}
-
-func refused(code, format string, args ...any) *Error {
-	return &Error{Kind: Refused, Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
 // Limits on free-text fields.
 const (
 	maxShortText = 200

@@ -42,8 +42,11 @@ type Keys interface {
 
 // Errors a Keys implementation returns.
 var (
-	ErrUnknownKey = errors.New("unknown api key")
-	ErrBadKey     = errors.New("invalid api key request")
+	// ErrUnknownKey: no active key has that secret or id (kind not_found,
+	// code "not_found").
+	ErrUnknownKey = sentinel(kindNotFound, "not_found", "unknown api key")
+	// ErrBadKey: a bad name or role (kind invalid).
+	ErrBadKey = sentinel(kindInvalid, "", "invalid api key request")
 )
 
 // Permissions a route requires.
@@ -97,13 +100,13 @@ func authenticate(keys Keys, fail func(http.ResponseWriter, *http.Request, error
 			scheme, secret, ok := strings.Cut(h, " ")
 			if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="crm"`)
-				writeProblem(w, Problem{Status: http.StatusUnauthorized, Detail: "an Authorization: Bearer <api key> header is required"})
+				fail(w, r, requestErr(kindUnauthorized, "an Authorization: Bearer <api key> header is required"))
 				return
 			}
 			p, err := keys.Authenticate(r.Context(), strings.TrimSpace(secret))
 			if errors.Is(err, ErrUnknownKey) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="crm", error="invalid_token"`)
-				writeProblem(w, Problem{Status: http.StatusUnauthorized, Detail: "unknown or revoked api key"})
+				fail(w, r, requestErr(kindUnauthorized, "unknown or revoked api key"))
 				return
 			}
 			if err != nil {
@@ -122,8 +125,8 @@ func require(perm string) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p := principalOf(r.Context())
 			if !Allowed(p.Role, perm) {
-				writeProblem(w, Problem{Status: http.StatusForbidden, Code: "forbidden",
-					Detail: "role " + p.Role + " may not do this (needs " + perm + ")"})
+				errorWriter{}.write(w, r, codedErr(kindForbidden, "forbidden",
+					"role "+p.Role+" may not do this (needs "+perm+")"))
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -133,8 +133,8 @@ func (s *server) replay(w http.ResponseWriter, r *http.Request, scope, key, hash
 		return false
 	}
 	if storedHash != hash {
-		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused",
-			Detail: "this Idempotency-Key was used with a different request"})
+		s.errs.write(w, r, codedErr(kindUnprocessable, "idempotency_key_reused",
+			"this Idempotency-Key was used with a different request"))
 		return true
 	}
 	var v struct {
@@ -161,7 +161,7 @@ func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + 
 func pathID(r *http.Request, name string) (string, error) {
 	v := chi.URLParam(r, name)
 	if _, err := uuid.Parse(v); err != nil || len(v) != 36 {
-		return "", &requestError{Problem{Status: http.StatusNotFound, Code: "not_found", Detail: "no entity with id " + strconv.Quote(v)}}
+		return "", codedErr(kindNotFound, "not_found", "no entity with id "+strconv.Quote(v))
 	}
 	return strings.ToLower(v), nil
 }

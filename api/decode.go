@@ -14,16 +14,6 @@ import (
 // maxBody is the largest request body accepted.
 const maxBody = 1 << 20
 
-// requestError is a malformed request: its status and the problem to send.
-type requestError struct{ problem Problem }
-
-func (e *requestError) Error() string { return e.problem.Detail }
-
-func badField(field, msg string) error {
-	return &requestError{Problem{Status: http.StatusBadRequest, Detail: field + ": " + msg,
-		Errors: []FieldError{{Field: field, Message: msg}}}}
-}
-
 // readBody returns the request body, refusing a wrong content type (415)
 // and more than maxBody bytes (413). An empty body is allowed when
 // emptyOK; it reads as "{}".
@@ -31,10 +21,10 @@ func readBody(r *http.Request, emptyOK bool) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return nil, &requestError{Problem{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the body exceeds %d bytes", maxBody)}}
+		return nil, requestErr(kindTooLarge, fmt.Sprintf("the body exceeds %d bytes", maxBody))
 	}
 	if err != nil {
-		return nil, &requestError{Problem{Status: http.StatusBadRequest, Detail: "reading the body: " + err.Error()}}
+		return nil, requestErr(kindInvalid, "reading the body: "+err.Error())
 	}
 	if len(bytes.TrimSpace(body)) == 0 && emptyOK {
 		return []byte("{}"), nil
@@ -42,7 +32,7 @@ func readBody(r *http.Request, emptyOK bool) ([]byte, error) {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-		return nil, &requestError{Problem{Status: http.StatusUnsupportedMediaType, Detail: "send Content-Type: application/json"}}
+		return nil, requestErr(kindUnsupportedMedia, "send Content-Type: application/json")
 	}
 	return body, nil
 }
@@ -53,13 +43,13 @@ func decodeStrict(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' {
-		return &requestError{Problem{Status: http.StatusBadRequest, Detail: "the body must be a JSON object"}}
+		return requestErr(kindInvalid, "the body must be a JSON object")
 	}
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return &requestError{Problem{Status: http.StatusBadRequest, Detail: "unexpected data after the JSON object"}}
+		return requestErr(kindInvalid, "unexpected data after the JSON object")
 	}
 	return nil
 }
@@ -75,14 +65,14 @@ func jsonError(err error) error {
 		}
 		return badField(field, "must be "+jsonKind(typeErr.Type.Kind().String()))
 	case errors.As(err, &syntaxErr):
-		return &requestError{Problem{Status: http.StatusBadRequest, Detail: fmt.Sprintf("malformed JSON at byte %d: %v", syntaxErr.Offset, err)}}
+		return requestErr(kindInvalid, fmt.Sprintf("malformed JSON at byte %d: %v", syntaxErr.Offset, err))
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return &requestError{Problem{Status: http.StatusBadRequest, Detail: "malformed JSON: unexpected end"}}
+		return requestErr(kindInvalid, "malformed JSON: unexpected end")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return badField(field, "is not a known field")
 	}
-	return &requestError{Problem{Status: http.StatusBadRequest, Detail: "malformed JSON: " + err.Error()}}
+	return requestErr(kindInvalid, "malformed JSON: "+err.Error())
 }
 
 func jsonKind(k string) string {

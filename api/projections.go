@@ -66,8 +66,11 @@ type Projections interface {
 
 // Errors of Projections.StartRebuild.
 var (
-	ErrUnknownProjection = errors.New("unknown projection")
-	ErrRebuildRunning    = errors.New("a rebuild of this projection is already running")
+	// ErrUnknownProjection: no projector has that name (kind not_found).
+	ErrUnknownProjection = sentinel(kindNotFound, "not_found", "unknown projection")
+	// ErrRebuildRunning: the projector is rebuilding already (kind
+	// conflict, code "rebuild_running").
+	ErrRebuildRunning = sentinel(kindConflict, "rebuild_running", "a rebuild of this projection is already running")
 )
 
 // FeedEvent is one event of GET /v1/events.
@@ -120,9 +123,7 @@ func (s *server) projectionRoutes(r chi.Router) {
 		err := s.projections.StartRebuild(name)
 		switch {
 		case errors.Is(err, ErrUnknownProjection):
-			writeProblem(w, Problem{Status: http.StatusNotFound, Code: "not_found", Detail: "no projection " + strconv.Quote(name)})
-		case errors.Is(err, ErrRebuildRunning):
-			writeProblem(w, Problem{Status: http.StatusConflict, Code: "rebuild_running", Detail: err.Error()})
+			s.errs.write(w, r, codedErr(kindNotFound, "not_found", "no projection "+strconv.Quote(name)))
 		case err != nil:
 			s.errs.write(w, r, err)
 		default:

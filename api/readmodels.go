@@ -40,9 +40,8 @@ func (s *server) caughtUp(w http.ResponseWriter, r *http.Request, projectors ...
 	case errors.Is(err, ErrBadPosition):
 		s.errs.write(w, r, badField("min_position", "must be a position from a command response"))
 	case ctx.Err() != nil && r.Context().Err() == nil:
-		w.Header().Set("Retry-After", "1")
-		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "read_model_behind",
-			Detail: "the read models have not reached min_position yet; retry shortly"})
+		s.errs.write(w, r, &apiError{kind: kindUnavailable, code: "read_model_behind",
+			detail: "the read models have not reached min_position yet; retry shortly", retryAfter: time.Second})
 	default:
 		s.errs.write(w, r, err)
 	}

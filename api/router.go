@@ -78,13 +78,14 @@ func NewRouter(o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	errs := errorWriter{log: o.Logger}
 	r := chi.NewRouter()
-	r.Use(correlation, m.middleware, recoverer(o.Logger))
+	r.Use(correlation, m.middleware, recoverer(errs))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, Problem{Status: http.StatusNotFound, Detail: "no route for " + r.URL.Path})
+		errs.write(w, r, requestErr(kindNotFound, "no route for "+r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, Problem{Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not allowed on " + r.URL.Path})
+		errs.write(w, r, requestErr(kindMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
 	})
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": o.Version})
@@ -93,15 +94,14 @@ func NewRouter(o Options) (http.Handler, error) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
 		if err := o.Ready.Ready(ctx); err != nil {
-			w.Header().Set("Retry-After", "1")
-			writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Title: "Not ready", Detail: err.Error()})
+			errs.write(w, r, &apiError{kind: kindNotReady, detail: err.Error(), retryAfter: time.Second})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{}))
 	r.Get("/openapi.json", serveOpenAPI)
-	s := &server{errs: errorWriter{log: o.Logger}, keys: o.Keys, responses: o.Responses, cmds: o.Commands,
+	s := &server{errs: errs, keys: o.Keys, responses: o.Responses, cmds: o.Commands,
 		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports, requests: o.Requests, verifier: o.Verifier,
 		automations: o.Automations, webhooks: o.Webhooks}
 	s.custom = o.CustomReports
@@ -141,7 +141,7 @@ func CorrelationID(ctx context.Context) string {
 
 // recoverer turns a panic in a handler into a 500 problem and a log line,
 // so no input can take the server down.
-func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
+func recoverer(errs errorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			defer func() {
@@ -149,9 +149,7 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 					if v == http.ErrAbortHandler {
 						panic(v)
 					}
-					log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v,
-						"correlation_id", CorrelationID(r.Context()))
-					writeProblem(w, Problem{Status: http.StatusInternalServerError, Detail: "internal error"})
+					errs.write(w, r, &apiError{kind: kindInternal, detail: "internal error", msg: fmt.Sprintf("panic serving request: %v", v)})
 				}
 			}()
 			next.ServeHTTP(w, r)

@@ -2,8 +2,6 @@ package commands
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"crm/aggregates"
@@ -136,29 +134,4 @@ type Repository interface {
 type DataSubject struct {
 	ID       string
 	Entities []aggregates.ErasedEntity
-}
-
-// Errors of the command side.
-var (
-	// ErrVersionConflict: a stream moved between load and save.
-	ErrVersionConflict = errors.New("version conflict")
-	// ErrPreconditionFailed: the stream is not at the version If-Match named.
-	ErrPreconditionFailed = errors.New("precondition failed: the entity changed")
-	// ErrIdempotencyRace: another request with the same idempotency key
-	// completed first; look its response up and replay it.
-	ErrIdempotencyRace = errors.New("idempotency key used concurrently")
-	// ErrBusy: version conflicts persisted through every retry.
-	ErrBusy = errors.New("too many concurrent changes; retry")
-)
-
-// ClaimTakenError reports that a unique key (such as an email) belongs to
-// another owner.
-type ClaimTakenError struct {
-	Claim     Claim
-	OwnerType string
-	OwnerID   string
-}
-
-func (e *ClaimTakenError) Error() string {
-	return fmt.Sprintf("%s %s already belongs to %s %s", e.Claim.Kind, e.Claim.Key, e.OwnerType, e.OwnerID)
 }

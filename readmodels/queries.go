@@ -1,8 +1,6 @@
 package readmodels
 
 import (
-	"errors"
-
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -13,10 +11,6 @@ type Queries struct {
 
 // New returns the query functions over pool.
 func New(pool *pgxpool.Pool) *Queries { return &Queries{pool: pool} }
-
-// ErrInvalid marks a bad query argument (a malformed cursor, filter or
-// date); the wrapping error names the parameter.
-var ErrInvalid = errors.New("invalid query")
 
 // Page is one page of a list: items and the opaque cursor of the next page
 // (nil on the last page).

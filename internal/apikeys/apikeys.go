@@ -39,13 +39,6 @@ var Roles = []string{"admin", "manager", "sales", "support", "analyst", "auditor
 // and secret scanners.
 const secretPrefix = "crm_"
 
-var (
-	// ErrNotFound is returned when no active key matches.
-	ErrNotFound = errors.New("api key not found")
-	// ErrInvalid is returned for a bad name, role or secret.
-	ErrInvalid = errors.New("invalid api key")
-)
-
 // Key describes a stored key; the secret is never part of it.
 type Key struct {
 	ID        uuid.UUID  `json:"id"`

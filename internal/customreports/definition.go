@@ -1,7 +1,6 @@
 package customreports
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -27,36 +26,6 @@ type Definition struct {
 	// report stops there.
 	Until *time.Time `json:"until" yaml:"until"`
 }
-
-// InvalidError is a definition or request refused before anything was
-// created; Field names what is wrong ("name", "table", "until",
-// "handlers.<event type>", "cursor", "table" for a read).
-type InvalidError struct {
-	Field   string
-	Message string
-}
-
-// Error names the field and what is wrong with it.
-func (e *InvalidError) Error() string { return e.Field + ": " + e.Message }
-
-func invalid(field, format string, args ...any) error {
-	return &InvalidError{Field: field, Message: fmt.Sprintf(format, args...)}
-}
-
-// Errors of the service besides *InvalidError.
-var (
-	// ErrNotFound: no report has that name.
-	ErrNotFound = errors.New("custom report not found")
-	// ErrExists: a report with that name exists already.
-	ErrExists = errors.New("custom report exists already")
-	// ErrTooMany: as many reports as Options.MaxReports exist already.
-	ErrTooMany = errors.New("too many custom reports")
-	// ErrSandboxUnavailable: the database cannot give the report a role of
-	// its own (the engine's role lacks CREATEROLE, the new role cannot log
-	// in, or the database grants too much to every role). Nothing is
-	// created.
-	ErrSandboxUnavailable = errors.New("custom reports are unavailable on this database")
-)
 
 var (
 	namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
