@@ -3,4 +3,13 @@
 // retry on version conflicts, and make retried commands idempotent. It
 // declares the small storage interfaces it needs and never imports a
 // database driver or HTTP package.
+//
+// Each use case has its own file named for it (capture_lead.go,
+// convert_lead.go, change_stage.go, ...): the command struct and its
+// handler method. The shared machinery has its own files: handler.go (the
+// Handler, the envelope and the load-decide-append loop with its retries),
+// aggregate.go (the one path of a command on an existing aggregate),
+// repository.go (the storage interface commands need), errors.go (the
+// errors commands return, with their kinds) and reads.go (reads by id,
+// folded from the event store).
 package commands
