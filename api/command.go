@@ -16,11 +16,11 @@ import (
 	"crm/commands"
 )
 
-// Responses looks up stored idempotent responses.
+// Responses looks up idempotency records.
 type Responses interface {
-	// LookupResponse returns the request hash, status and body stored
-	// under an idempotency key; ok is false when there is none.
-	LookupResponse(ctx context.Context, scope, key string) (hash string, status int, body []byte, ok bool, err error)
+	// LookupResponse returns the record stored under an idempotency key;
+	// ok is false when there is none.
+	LookupResponse(ctx context.Context, scope, key string) (rec commands.Replay, ok bool, err error)
 }
 
 // commandResponse is the body of every successful command.
@@ -76,26 +76,6 @@ func (s *server) runCommand(w http.ResponseWriter, r *http.Request, spec command
 		}
 		env.IfMatch = &v
 	}
-	render := func(res commands.Result) (int, []byte) {
-		base := commandResponse{ID: res.ID, Version: res.Version, Events: make([]eventSummary, len(res.Events))}
-		if res.Position != "" {
-			pos := res.Position
-			base.Position = &pos
-		}
-		for i, e := range res.Events {
-			base.Events[i] = eventSummary{Type: e.Type, ID: e.ID, Stream: e.Stream}
-		}
-		var v any = base
-		if spec.render != nil {
-			v = spec.render(res, base)
-		}
-		b, _ := json.Marshal(v)
-		status := http.StatusOK
-		if res.Created {
-			status = http.StatusCreated
-		}
-		return status, b
-	}
 	key := r.Header.Get(IdempotencyHeader)
 	var hash string
 	if key != "" {
@@ -105,26 +85,49 @@ func (s *server) runCommand(w http.ResponseWriter, r *http.Request, spec command
 		}
 		sum := sha256.Sum256([]byte(r.Method + " " + chi.RouteContext(r.Context()).RoutePattern() + " " + r.URL.Path + "\n" + string(body)))
 		hash = hex.EncodeToString(sum[:])
-		if s.replay(w, r, p.KeyID, key, hash) {
+		if s.replay(w, r, spec, p.KeyID, key, hash) {
 			return
 		}
-		env.Idempotency = &commands.Idempotency{Scope: p.KeyID, Key: key, RequestHash: hash, Response: render}
+		env.Idempotency = &commands.Idempotency{Scope: p.KeyID, Key: key, RequestHash: hash}
 	}
 	err = spec.exec(r.Context(), &env)
-	if errors.Is(err, commands.ErrIdempotencyRace) && s.replay(w, r, p.KeyID, key, hash) {
+	if errors.Is(err, commands.ErrIdempotencyRace) && s.replay(w, r, spec, p.KeyID, key, hash) {
 		return
 	}
 	if err != nil {
 		s.errs.write(w, r, err)
 		return
 	}
-	status, b := render(env.Result)
+	status, b := spec.response(env.Result)
 	writeCommandResponse(w, status, env.Result.Version, b)
 }
 
-// replay answers from a stored idempotent response, if there is one.
-func (s *server) replay(w http.ResponseWriter, r *http.Request, scope, key, hash string) bool {
-	storedHash, status, body, ok, err := s.responses.LookupResponse(r.Context(), scope, key)
+// response renders a command's result: the first answer and every
+// idempotent replay of it come from here.
+func (spec commandSpec) response(res commands.Result) (status int, body []byte) {
+	base := commandResponse{ID: res.ID, Version: res.Version, Events: make([]eventSummary, len(res.Events))}
+	if res.Position != "" {
+		pos := res.Position
+		base.Position = &pos
+	}
+	for i, e := range res.Events {
+		base.Events[i] = eventSummary{Type: e.Type, ID: e.ID, Stream: e.Stream}
+	}
+	var v any = base
+	if spec.render != nil {
+		v = spec.render(res, base)
+	}
+	b, _ := json.Marshal(v)
+	status = http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+	}
+	return status, b
+}
+
+// replay answers from a stored idempotency record, if there is one.
+func (s *server) replay(w http.ResponseWriter, r *http.Request, spec commandSpec, scope, key, hash string) bool {
+	rec, ok, err := s.responses.LookupResponse(r.Context(), scope, key)
 	if err != nil {
 		s.errs.write(w, r, err)
 		return true
@@ -132,17 +135,23 @@ func (s *server) replay(w http.ResponseWriter, r *http.Request, scope, key, hash
 	if !ok {
 		return false
 	}
-	if storedHash != hash {
+	if rec.RequestHash != hash {
 		s.errs.write(w, r, codedErr(kindUnprocessable, "idempotency_key_reused",
 			"this Idempotency-Key was used with a different request"))
 		return true
 	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	if rec.Result != nil {
+		status, body := spec.response(*rec.Result)
+		writeCommandResponse(w, status, rec.Result.Version, body)
+		return true
+	}
+	// A record stored before results were kept holds its rendered answer.
 	var v struct {
 		Version int64 `json:"version"`
 	}
-	_ = json.Unmarshal(body, &v)
-	w.Header().Set("Idempotent-Replayed", "true")
-	writeCommandResponse(w, status, v.Version, body)
+	_ = json.Unmarshal(rec.Body, &v)
+	writeCommandResponse(w, rec.Status, v.Version, rec.Body)
 	return true
 }
 

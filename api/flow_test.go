@@ -285,3 +285,45 @@ func TestRoles(t *testing.T) {
 		}
 	}
 }
+
+// TestIdempotentReplaysOfCommandsWithTheirOwnFields: commands whose answer
+// carries more than the common fields (conversion, a new contact, an
+// erasure) replay byte for byte from the stored result, and append nothing.
+func TestIdempotentReplaysOfCommandsWithTheirOwnFields(t *testing.T) {
+	e := newEnv(t)
+	id := e.must(201, e.do("sales", "POST", "/v1/leads", leadBody)).str("id")
+	e.must(200, e.do("sales", "POST", "/v1/leads/"+id+"/qualify", `{}`))
+	conv := `{"opportunity":{"name":"Deal","amount":"100.00","currency":"EUR","expected_close_date":"2027-03-31"}}`
+	steps := []struct{ role, path, body, key string }{
+		{"sales", "/v1/leads/" + id + "/convert", conv, "c-1"},
+		{"admin", "/v1/privacy/erasure", `{"email":"ada@example.com"}`, "e-1"},
+	}
+	var accountID string
+	for i, s := range steps {
+		first := e.do(s.role, "POST", s.path, s.body, "Idempotency-Key", s.key)
+		if first.status != 200 {
+			t.Fatalf("%s: %d %s", s.path, first.status, first.raw)
+		}
+		if i == 0 {
+			accountID = first.str("account_id")
+			if accountID == "" || first.str("contact_id") == "" || first.str("opportunity_id") == "" {
+				t.Fatalf("conversion answered %s", first.raw)
+			}
+		}
+		before := e.eventCount()
+		again := e.do(s.role, "POST", s.path, s.body, "Idempotency-Key", s.key)
+		if again.status != first.status || string(again.raw) != string(first.raw) || again.header.Get("ETag") != first.header.Get("ETag") ||
+			again.header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("%s replay differs:\n%d %s\n%d %s", s.path, first.status, first.raw, again.status, again.raw)
+		}
+		if e.eventCount() != before {
+			t.Errorf("%s: the replay appended events", s.path)
+		}
+	}
+	add := `{"name":"Grace Hopper","email":"grace@example.com"}`
+	first := e.must(201, e.do("sales", "POST", "/v1/accounts/"+accountID+"/contacts", add, "Idempotency-Key", "a-1"))
+	again := e.must(201, e.do("sales", "POST", "/v1/accounts/"+accountID+"/contacts", add, "Idempotency-Key", "a-1"))
+	if string(again.raw) != string(first.raw) || first.str("account_id") != accountID {
+		t.Errorf("add contact replay differs:\n%s\n%s", first.raw, again.raw)
+	}
+}

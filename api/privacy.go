@@ -45,8 +45,8 @@ func (s *server) privacyRoutes(r chi.Router) {
 				return nil
 			},
 			exec: bind(&c, s.cmds.EraseSubject),
-			render: func(_ commands.Result, base commandResponse) any {
-				return erasureResponse{commandResponse: base, SubjectID: c.SubjectID, Erased: c.Erased}
+			render: func(res commands.Result, base commandResponse) any {
+				return erasureResponse{commandResponse: base, SubjectID: res.ID, Erased: res.Erased}
 			},
 		})
 	})

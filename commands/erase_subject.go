@@ -67,7 +67,8 @@ func (h *Handler) EraseSubject(ctx context.Context, c *EraseSubject) error {
 		for _, e := range s.Entities {
 			u.batch.Releases = append(u.batch.Releases, Claim{Kind: ClaimEmail, Key: email, OwnerType: e.EntityType, OwnerID: e.EntityID})
 		}
-		c.SubjectID, c.Erased = s.ID, evs[0].(aggregates.SubjectErasedEvent).Entities
+		u.erased = evs[0].(aggregates.SubjectErasedEvent).Entities
+		c.SubjectID, c.Erased = s.ID, u.erased
 		return nil
 	})
 }

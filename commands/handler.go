@@ -39,21 +39,37 @@ type Envelope struct {
 	Result Result
 }
 
-// Result is the outcome of a successful command.
+// Result is the outcome of a successful command. It is what an
+// idempotency record stores, so it is plain data.
 type Result struct {
 	// ID is the target entity's id.
-	ID string
+	ID string `json:"id"`
 	// Version is the target stream's version after the command.
-	Version int64
+	Version int64 `json:"version"`
 	// Position is the log cursor of the command's last event; empty when
 	// the command changed nothing.
-	Position string
+	Position string `json:"position,omitempty"`
 	// Events are the appended events.
-	Events []EventRef
+	Events []EventRef `json:"events"`
 	// Created reports that the command created the target.
-	Created bool
+	Created bool `json:"created,omitempty"`
 	// Extra carries further ids a command created (conversion).
-	Extra map[string]string
+	Extra map[string]string `json:"extra,omitempty"`
+	// Erased lists the entities an erasure crypto-shredded.
+	Erased []aggregates.ErasedEntity `json:"erased,omitempty"`
+}
+
+// Completed returns r with what an append saved: the log position, the
+// appended events and the target stream's new version.
+func (r Result) Completed(target string, saved Saved) Result {
+	r.Position, r.Events = saved.Position, saved.Events
+	if v, ok := saved.Versions[target]; ok {
+		r.Version = v
+	}
+	if r.Events == nil {
+		r.Events = []EventRef{}
+	}
+	return r
 }
 
 // Handler executes commands. Its zero value is not usable; see New.
@@ -137,21 +153,15 @@ type unit struct {
 	batch   Batch
 	created bool
 	extra   map[string]string
+	erased  []aggregates.ErasedEntity
 	// subjects maps a stream to the email of the person it is about.
 	subjects map[string]string
 }
 
 // result builds the command's result from what was saved.
 func (u *unit) result(id, target string, saved Saved) Result {
-	r := Result{ID: id, Version: u.loaded[target], Position: saved.Position, Events: saved.Events,
-		Created: u.created, Extra: u.extra}
-	if v, ok := saved.Versions[target]; ok {
-		r.Version = v
-	}
-	if r.Events == nil {
-		r.Events = []EventRef{}
-	}
-	return r
+	r := Result{ID: id, Version: u.loaded[target], Created: u.created, Extra: u.extra, Erased: u.erased}
+	return r.Completed(target, saved)
 }
 
 // load folds a stream into agg and remembers its version as the expected
@@ -218,7 +228,7 @@ func (h *Handler) run(ctx context.Context, env *Envelope, id, target string, dec
 		u.batch.Metadata = env.Metadata
 		if idem := env.Idempotency; idem != nil {
 			u.batch.Response = &StoredResponse{Scope: idem.Scope, Key: idem.Key, RequestHash: idem.RequestHash,
-				Render: func(s Saved) (int, []byte) { return idem.Response(u.result(id, target, s)) }}
+				Target: target, Result: u.result(id, target, Saved{})}
 		}
 		var total int
 		for _, s := range u.order {

@@ -56,8 +56,8 @@ const (
 	ClaimContact = "contact"
 )
 
-// Idempotency stores a command's response under a client's key in the same
-// transaction as its events.
+// Idempotency names the client's key a command's result is stored under,
+// in the same transaction as its events.
 type Idempotency struct {
 	// Scope separates keys of different API keys.
 	Scope string
@@ -65,16 +65,31 @@ type Idempotency struct {
 	Key string
 	// RequestHash identifies the request body.
 	RequestHash string
-	// Response renders the response to store from the command's result.
-	Response func(Result) (status int, body []byte)
 }
 
-// StoredResponse is the idempotency record a batch stores: the response
-// rendered from what the batch saved.
+// StoredResponse is the idempotency record a batch stores: the command's
+// result, as data. The repository completes it with what the batch saved
+// (Result.Completed) and stores it; a replay renders from it exactly as
+// the first response was rendered.
 type StoredResponse struct {
 	Scope, Key, RequestHash string
-	// Render is called inside the transaction, after the append.
-	Render func(Saved) (status int, body []byte)
+	// Target is the stream whose version the result reports.
+	Target string
+	// Result is the command's result before the append.
+	Result Result
+}
+
+// Replay is an idempotency record as stored. Records hold the command's
+// Result; records stored before results were kept hold the rendered
+// response instead (Result nil, Status and Body set).
+type Replay struct {
+	// RequestHash identifies the request the record answers.
+	RequestHash string
+	// Result is the command's result.
+	Result *Result
+	// Status and Body are the rendered response of an older record.
+	Status int
+	Body   []byte
 }
 
 // Batch is everything one command stores atomically. Claims of a key the

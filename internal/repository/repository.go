@@ -14,6 +14,7 @@ package repository
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -259,9 +260,12 @@ func (r *Repository) Save(ctx context.Context, b commands.Batch) (commands.Saved
 		}
 	}
 	if resp := b.Response; resp != nil {
-		status, body := resp.Render(saved)
-		tag, err := tx.Exec(ctx, `INSERT INTO crm_idempotency (scope, key, request_hash, status, body) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (scope, key) DO NOTHING`, resp.Scope, resp.Key, resp.RequestHash, status, body)
+		result, err := json.Marshal(resp.Result.Completed(resp.Target, saved))
+		if err != nil {
+			return commands.Saved{}, fmt.Errorf("encode idempotent result: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO crm_idempotency (scope, key, request_hash, result) VALUES ($1, $2, $3, $4)
+ON CONFLICT (scope, key) DO NOTHING`, resp.Scope, resp.Key, resp.RequestHash, result)
 		if err != nil {
 			return commands.Saved{}, fmt.Errorf("store idempotent response: %w", err)
 		}
@@ -425,16 +429,28 @@ func (r *Repository) Subject(ctx context.Context, email string) (commands.DataSu
 	return s, true, nil
 }
 
-// LookupResponse returns the request hash, status and body stored under
-// an idempotency key; ok is false when there is none.
-func (r *Repository) LookupResponse(ctx context.Context, scope, key string) (hash string, status int, body []byte, ok bool, err error) {
-	err = r.pool.QueryRow(ctx, `SELECT request_hash, status, body FROM crm_idempotency WHERE scope = $1 AND key = $2`, scope, key).
-		Scan(&hash, &status, &body)
+// LookupResponse returns the idempotency record stored under a key; ok is
+// false when there is none.
+func (r *Repository) LookupResponse(ctx context.Context, scope, key string) (rec commands.Replay, ok bool, err error) {
+	var (
+		status *int
+		result []byte
+	)
+	err = r.pool.QueryRow(ctx, `SELECT request_hash, status, body, result FROM crm_idempotency WHERE scope = $1 AND key = $2`, scope, key).
+		Scan(&rec.RequestHash, &status, &rec.Body, &result)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", 0, nil, false, nil
+		return commands.Replay{}, false, nil
 	}
 	if err != nil {
-		return "", 0, nil, false, fmt.Errorf("look up idempotency key: %w", err)
+		return commands.Replay{}, false, fmt.Errorf("look up idempotency key: %w", err)
 	}
-	return hash, status, body, true, nil
+	if result != nil {
+		rec.Result = &commands.Result{}
+		if err := json.Unmarshal(result, rec.Result); err != nil {
+			return commands.Replay{}, false, fmt.Errorf("decode idempotent result of key %q: %w", key, err)
+		}
+	} else if status != nil {
+		rec.Status = *status
+	}
+	return rec, true, nil
 }

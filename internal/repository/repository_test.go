@@ -76,9 +76,8 @@ func TestSaveOutsidePostgres(t *testing.T) {
 	ctx := context.Background()
 	pool, store, repo := setup(t)
 	b := capture("l1", "ada@example.com")
-	b.Response = &commands.StoredResponse{Scope: "k1", Key: "idem-1", RequestHash: "h", Render: func(s commands.Saved) (int, []byte) {
-		return 201, []byte(s.Position)
-	}}
+	b.Response = &commands.StoredResponse{Scope: "k1", Key: "idem-1", RequestHash: "h", Target: "lead-l1",
+		Result: commands.Result{ID: "l1", Created: true}}
 	saved, err := repo.Save(ctx, b)
 	if err != nil {
 		t.Fatal(err)
@@ -86,9 +85,10 @@ func TestSaveOutsidePostgres(t *testing.T) {
 	if saved.Versions["lead-l1"] != 1 || saved.Position == "" {
 		t.Fatalf("saved %+v", saved)
 	}
-	var body []byte
-	if err := pool.QueryRow(ctx, `SELECT body FROM crm_idempotency WHERE scope = 'k1' AND key = 'idem-1'`).Scan(&body); err != nil || string(body) != saved.Position {
-		t.Errorf("idempotent response %q, %v; want the position %q", body, err, saved.Position)
+	rec, ok, err := repo.LookupResponse(ctx, "k1", "idem-1")
+	if err != nil || !ok || rec.RequestHash != "h" || rec.Result == nil || rec.Result.Position != saved.Position ||
+		rec.Result.Version != 1 || !rec.Result.Created || len(rec.Result.Events) != 1 {
+		t.Errorf("idempotency record %+v (result %+v), %v, %v; want the position %q, version 1, one event", rec, rec.Result, ok, err, saved.Position)
 	}
 
 	// Another lead claiming the same email stores no event.
@@ -109,6 +109,27 @@ func TestSaveOutsidePostgres(t *testing.T) {
 	var n int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM crm_claims WHERE key = 'grace@example.com'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("conflicting save kept its claim (%d rows, %v)", n, err)
+	}
+}
+
+// TestReplayOfARecordStoredBeforeResults: a record holding only its
+// rendered response (stored before results were kept) still replays it.
+func TestReplayOfARecordStoredBeforeResults(t *testing.T) {
+	ctx := context.Background()
+	pool, _, repo := setup(t)
+	if _, err := pool.Exec(ctx, `INSERT INTO crm_idempotency (scope, key, request_hash, status, body) VALUES ('k', 'old', 'h', 201, '{"id":"x","version":1}')`); err != nil {
+		t.Fatal(err)
+	}
+	rec, ok, err := repo.LookupResponse(ctx, "k", "old")
+	if err != nil || !ok || rec.Result != nil || rec.Status != 201 || string(rec.Body) != `{"id":"x","version":1}` {
+		t.Fatalf("old record %+v, %v, %v", rec, ok, err)
+	}
+	if _, ok, err := repo.LookupResponse(ctx, "k", "none"); ok || err != nil {
+		t.Fatalf("a missing key: %v, %v", ok, err)
+	}
+	// A record must hold a result or a rendered response.
+	if _, err := pool.Exec(ctx, `INSERT INTO crm_idempotency (scope, key, request_hash) VALUES ('k', 'empty', 'h')`); err == nil {
+		t.Fatal("a record with neither a result nor a response was stored")
 	}
 }
 
