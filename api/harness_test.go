@@ -16,21 +16,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"crm/api"
 	"crm/commands"
-	"crm/eventstore"
-	"crm/eventstore/postgres"
-	"crm/internal/apiadapter"
 	"crm/internal/apikeys"
+	"crm/internal/app"
 	"crm/internal/customreports"
-	"crm/internal/integrity"
-	"crm/internal/pgmigrate"
-	"crm/internal/privacy"
-	"crm/internal/repository"
-	"crm/internal/requestlog"
 	"crm/internal/testdb"
 	"crm/projections"
-	"crm/readmodels"
 )
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
@@ -48,80 +39,41 @@ type env struct {
 // testMasterKey is the privacy master key of the test servers.
 const testMasterKey = "api-test-master-key-0123456789abcdef"
 
-type ready struct{}
-
-func (ready) Ready(context.Context) error { return nil }
-
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	return newEnvClock(t, nil)
 }
 
-// newEnvClock is newEnv with the commands' clock (nil: time.Now).
+// newEnvClock is newEnv with the commands' clock (nil: time.Now). It
+// builds the server through the composition root, as serve does, without
+// the automations.
 func newEnvClock(t testing.TB, clock func() time.Time) *env {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(testdb.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 40
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	for _, set := range []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations, requestlog.Migrations, privacy.Migrations} {
-		if err := pgmigrate.Migrate(ctx, pool, set); err != nil {
-			t.Fatal(err)
-		}
-	}
-	store := postgres.New(pool, postgres.Options{})
-	t.Cleanup(func() { store.Close() })
-	codec, err := eventstore.DomainRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	vault, err := privacy.New(pool, []byte(testMasterKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := vault.Log(store)
-	repo := repository.New(pool, store, codec, vault)
-	ks := apikeys.New(pool)
-	cmds := commands.New(repo, commands.Options{Clock: clock})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	engine := projections.New(pool, log, codec, projections.All(), projections.Options{Logger: logger, BatchSize: 500})
-	if err := engine.Prepare(ctx); err != nil {
-		t.Fatal(err)
-	}
-	bg, stop := context.WithCancel(context.Background())
-	adapter := apiadapter.New(bg, engine, log, logger)
-	running := make(chan struct{})
-	go func() { defer close(running); _ = engine.Run(bg) }()
-	t.Cleanup(func() { stop(); <-running; adapter.Wait() })
-	queries := readmodels.New(pool)
-	requests := requestlog.New(pool, requestlog.Options{Logger: logger})
-	t.Cleanup(requests.Close)
-	if err := pgmigrate.Migrate(ctx, pool, customreports.Migrations); err != nil {
-		t.Fatal(err)
-	}
-	custom := customreports.New(pool, store, customreports.Options{Types: codec.Types(), Poll: 100 * time.Millisecond, Logger: logger})
-	customRunning := make(chan struct{})
-	go func() { defer close(customRunning); _ = custom.Run(bg) }()
-	t.Cleanup(func() { stop(); <-customRunning; custom.Close() })
-	h, err := api.NewRouter(api.Options{Ready: ready{}, Metrics: prometheus.NewRegistry(),
-		Logger: logger, Keys: apikeys.ForAPI(ks), Commands: cmds, Responses: repo,
-		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests,
-		Verifier: integrity.New(pool, []byte("test seal key, 32 bytes or more!")), CustomReports: custom})
+	a, err := app.Build(ctx, app.Config{
+		Database:    app.DatabaseConfig{URL: testdb.NewDatabase(t), MaxConns: 40},
+		Logger:      logger,
+		MasterKey:   app.StaticKey([]byte(testMasterKey)),
+		SealKey:     app.StaticKey([]byte("test seal key, 32 bytes or more!")),
+		Commands:    true,
+		Clock:       clock,
+		Projections: &projections.Options{BatchSize: 500},
+		Reports:     &customreports.Options{Poll: 100 * time.Millisecond},
+		HTTP:        &app.HTTPConfig{Metrics: prometheus.NewRegistry()},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	t.Cleanup(a.Close)
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, url: srv.URL, pool: pool, keys: map[string]string{}, cmds: cmds, engine: engine}
+	e := &env{t: t, url: srv.URL, pool: a.DB.Pool, keys: map[string]string{}, cmds: a.Commands, engine: a.Engine}
 	for _, role := range apikeys.Roles {
-		_, secret, err := ks.Create(ctx, role+"-key", role)
+		_, secret, err := a.Keys.Create(ctx, role+"-key", role)
 		if err != nil {
 			t.Fatal(err)
 		}

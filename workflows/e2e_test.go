@@ -17,20 +17,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"crm/api"
-	"crm/commands"
-	"crm/eventstore"
 	"crm/eventstore/postgres"
-	"crm/internal/apiadapter"
 	"crm/internal/apikeys"
-	"crm/internal/integrity"
-	"crm/internal/pgmigrate"
-	"crm/internal/privacy"
-	"crm/internal/repository"
-	"crm/internal/requestlog"
+	"crm/internal/app"
 	"crm/internal/testdb"
 	"crm/projections"
-	"crm/readmodels"
 	"crm/workflows"
 	"crm/workflows/scheduler"
 	"crm/workflows/webhooks"
@@ -52,10 +43,6 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-type ready struct{}
-
-func (ready) Ready(context.Context) error { return nil }
-
 // env is the whole server on loopback with the automations running on a
 // controlled clock.
 type env struct {
@@ -72,81 +59,41 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(testdb.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 30
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	for _, set := range []pgmigrate.Set{postgres.Migrations, apikeys.Migrations, repository.Migrations, projections.Migrations,
-		requestlog.Migrations, workflows.Migrations, scheduler.Migrations, webhooks.Migrations, privacy.Migrations} {
-		if err := pgmigrate.Migrate(ctx, pool, set); err != nil {
-			t.Fatal(err)
-		}
-	}
-	store := postgres.New(pool, postgres.Options{})
-	t.Cleanup(func() { store.Close() })
-	codec, err := eventstore.DomainRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The clock starts a day in the past, so due times it computes are
 	// past on the wall clock too (the tickets list judges breaches by it).
 	clk := &clock{now: time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Second)}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	vault, err := privacy.New(pool, []byte("workflows-test-master-key-0123456789abcdef"))
+	a, err := app.Build(ctx, app.Config{
+		Database:    app.DatabaseConfig{URL: testdb.NewDatabase(t), MaxConns: 30},
+		Logger:      logger,
+		MasterKey:   app.StaticKey([]byte("workflows-test-master-key-0123456789abcdef")),
+		SealKey:     app.StaticKey([]byte("test seal key, 32 bytes or more!")),
+		Commands:    true,
+		Clock:       clk.Now,
+		Projections: &projections.Options{},
+		Workflows: &app.WorkflowsConfig{
+			Run:       true,
+			Backbone:  workflows.Options{MaxRetries: 2, RetryInterval: 10 * time.Millisecond},
+			Clock:     clk,
+			Scheduler: scheduler.Options{PollInterval: 50 * time.Millisecond},
+			// The test's receivers listen on loopback.
+			Webhooks: webhooks.Options{Guard: webhooks.Guard{AllowPrivate: true},
+				Backoff: 50 * time.Millisecond, MaxBackoff: time.Second, PollInterval: 20 * time.Millisecond},
+		},
+		HTTP: &app.HTTPConfig{Metrics: prometheus.NewRegistry()},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	revealed := vault.Log(store)
-	repo := repository.New(pool, store, codec, vault)
-	settings := workflows.NewSettings(pool)
-	cmds := commands.New(repo, commands.Options{Clock: clk.Now, SLAFunc: settings.SLA, ApprovalPolicy: settings.ApprovalPolicy})
-	backbone, err := workflows.New(pool, store, codec, workflows.Options{Logger: logger, MaxRetries: 2, RetryInterval: 10 * time.Millisecond})
-	if err != nil {
+	t.Cleanup(a.Close)
+	if err := a.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	sched := scheduler.New(pool, clk, scheduler.Options{Logger: logger, PollInterval: 50 * time.Millisecond})
-	if err := workflows.AddCommands(backbone, cmds); err != nil {
-		t.Fatal(err)
-	}
-	workflows.Register(backbone, sched, cmds, settings)
-	// The test's receivers listen on loopback.
-	hooks := webhooks.New(pool, webhooks.Options{Guard: webhooks.Guard{AllowPrivate: true}, Logger: logger,
-		Backoff: 50 * time.Millisecond, MaxBackoff: time.Second, PollInterval: 20 * time.Millisecond, Revealer: vault})
-	backbone.AddAutomation(hooks)
-	engine := projections.New(pool, revealed, codec, projections.All(), projections.Options{Logger: logger})
-	if err := engine.Prepare(ctx); err != nil {
-		t.Fatal(err)
-	}
-	bg, stop := context.WithCancel(context.Background())
-	adapter := apiadapter.New(bg, engine, revealed, logger)
-	var wg sync.WaitGroup
-	for _, run := range []func(context.Context) error{engine.Run, sched.Run, backbone.Run, hooks.Run} {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = run(bg) }()
-	}
-	t.Cleanup(func() { stop(); wg.Wait(); adapter.Wait() })
-	requests := requestlog.New(pool, requestlog.Options{Logger: logger})
-	t.Cleanup(requests.Close)
-	queries := readmodels.New(pool)
-	ks := apikeys.New(pool)
-	h, err := api.NewRouter(api.Options{Ready: ready{}, Metrics: prometheus.NewRegistry(), Logger: logger, Keys: apikeys.ForAPI(ks),
-		Commands: cmds, Responses: repo, Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries,
-		Reports: queries, Requests: requests, Verifier: integrity.New(pool, []byte("test seal key, 32 bytes or more!")),
-		Automations: workflows.Service{Settings: settings, Dead: backbone.DeadLetters()}, Webhooks: webhooks.Service{W: hooks}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, url: srv.URL, pool: pool, keys: map[string]string{}, clock: clk, sched: sched, backbone: backbone, store: store}
+	e := &env{t: t, url: srv.URL, pool: a.DB.Pool, keys: map[string]string{}, clock: clk, sched: a.Scheduler, backbone: a.Backbone, store: a.Postgres}
 	for _, role := range apikeys.Roles {
-		_, secret, err := ks.Create(ctx, role+"-key", role)
+		_, secret, err := a.Keys.Create(ctx, role+"-key", role)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,12 +2,11 @@ package main
 
 import (
 	"context"
+	"crm/internal/app"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-
-	"crm/internal/integrity"
 )
 
 const auditUsage = "usage: crm audit verify [--database-url URL | --data-dir DIR] [--seal-key KEY]"
@@ -48,15 +47,12 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, dbc, logc.logger(stderr))
+	a, err := app.Build(ctx, app.Config{Database: dbc.app(), Logger: logc.logger(stderr), SealKey: app.StaticKey(key)})
 	if err != nil {
 		return err
 	}
-	defer db.close()
-	if err := db.migrate(ctx); err != nil {
-		return err
-	}
-	rep, err := integrity.New(db.pool, key).Verify(ctx)
+	defer a.Close()
+	rep, err := a.Integrity.Verify(ctx)
 	if err != nil {
 		return err
 	}

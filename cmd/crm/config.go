@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"crm/internal/app"
 )
 
 // usageError is a command-line mistake: reported in one line, exit code 2.
@@ -165,6 +167,11 @@ func (c *dbConfig) check() error {
 		return &usageError{msg: "invalid value for -data-dir: must not be empty without -database-url"}
 	}
 	return nil
+}
+
+// app is the database as the composition root takes it.
+func (c *dbConfig) app() app.DatabaseConfig {
+	return app.DatabaseConfig{URL: c.url.value, DataDir: c.dataDir, MaxConns: c.maxConns}
 }
 
 // logConfig selects the log format and level.

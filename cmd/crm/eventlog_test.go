@@ -17,6 +17,7 @@ import (
 
 	"crm/eventstore"
 	"crm/eventstore/postgres"
+	"crm/internal/app"
 	"crm/internal/testdb"
 )
 
@@ -103,11 +104,11 @@ func seedEventLog(t *testing.T, url string, n int) {
 func readLog(t *testing.T, url string) []eventstore.Event {
 	t.Helper()
 	ctx := context.Background()
-	s, err := openStoreURL(ctx, url, nil, false, slog.New(slog.DiscardHandler))
+	s, err := app.OpenStore(ctx, url, nil, false, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.close()
+	defer func() { _ = s.Close() }()
 	var all []eventstore.Event
 	var cur eventstore.Cursor
 	for {
@@ -136,12 +137,12 @@ func TestEventsCopy(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	log := slog.New(slog.DiscardHandler)
-	from, err := openStoreURL(ctx, src, nil, false, log)
+	from, err := app.OpenStore(ctx, src, nil, false, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := &replayClock{}
-	to, err := openStoreURL(ctx, dst, clock.now, true, log)
+	to, err := app.OpenStore(ctx, dst, clock.now, true, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,8 +151,8 @@ func TestEventsCopy(t *testing.T) {
 			cancel()
 		}
 	}})
-	from.close()
-	to.close()
+	_ = from.Close()
+	_ = to.Close()
 	if !errors.Is(err, context.Canceled) || res.Copied < 700 || res.Copied >= total {
 		t.Fatalf("interrupted copy: %d copied, err %v", res.Copied, err)
 	}

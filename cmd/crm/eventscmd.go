@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"crm/eventstore"
+	"crm/internal/app"
 )
 
 const eventsUsage = "usage: crm events copy --from URL --to URL"
@@ -55,22 +56,20 @@ func eventsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return &usageError{msg: "invalid value for -batch: must be between 1 and 100000"}
 	}
 	log := logc.logger(stderr)
-	src, err := openStoreURL(ctx, from.value, nil, false, log)
+	src, err := app.OpenStore(ctx, from.value, nil, false, log)
 	if err != nil {
 		return err
 	}
-	defer src.close()
+	defer func() { _ = src.Close() }()
 	clock := &replayClock{}
-	dst, err := openStoreURL(ctx, to.value, clock.now, true, log)
+	dst, err := app.OpenStore(ctx, to.value, clock.now, true, log)
 	if err != nil {
 		return err
 	}
-	defer dst.close()
+	defer func() { _ = dst.Close() }()
 
 	var total int64
-	if c, ok := src.Store.(interface {
-		Count(context.Context) (int64, error)
-	}); ok {
+	if c := src.Counter; c != nil {
 		if total, err = c.Count(ctx); err != nil {
 			return fmt.Errorf("count source events: %w", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"crm/internal/apikeys"
+	"crm/internal/app"
 )
 
 func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,15 +44,12 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := dbc.check(); err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, dbc, logc.logger(stderr))
+	a, err := app.Build(ctx, app.Config{Database: dbc.app(), Logger: logc.logger(stderr)})
 	if err != nil {
 		return err
 	}
-	defer db.close()
-	if err := db.migrate(ctx); err != nil {
-		return err
-	}
-	k, secret, err := apikeys.New(db.pool).Create(ctx, name, role)
+	defer a.Close()
+	k, secret, err := a.Keys.Create(ctx, name, role)
 	if err != nil {
 		if errors.Is(err, apikeys.ErrInvalid) {
 			return &usageError{msg: err.Error()}

@@ -5,7 +5,7 @@ import (
 	"io/fs"
 	"path/filepath"
 
-	"crm/internal/privacy"
+	"crm/internal/app"
 )
 
 // masterKeyConfig holds the master key personal data is encrypted under
@@ -51,15 +51,9 @@ func (c *masterKeyConfig) check(db dbConfig) error {
 	return nil
 }
 
-// open checks the configuration, resolves the key and opens the vault
-// over the (migrated) database.
-func (c *masterKeyConfig) open(db *database, dbc dbConfig) (*privacy.Vault, error) {
-	if err := c.check(dbc); err != nil {
-		return nil, err
-	}
-	key, err := c.resolve(dbc)
-	if err != nil {
-		return nil, err
-	}
-	return privacy.New(db.pool, key)
+// source is the master key as the composition root takes it, resolved
+// once the database (on the embedded default, its data directory) is
+// open. Call check first.
+func (c *masterKeyConfig) source(db dbConfig) app.KeySource {
+	return func() ([]byte, error) { return c.resolve(db) }
 }

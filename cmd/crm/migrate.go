@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crm/internal/app"
 	"fmt"
 	"io"
 )
@@ -24,14 +25,13 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	log := logc.logger(stderr)
-	db, err := openDatabase(ctx, dbc, log)
+	// Building the root opens the database and applies every pending
+	// migration, in the one order the root owns.
+	a, err := app.Build(ctx, app.Config{Database: dbc.app(), Logger: log})
 	if err != nil {
 		return err
 	}
-	defer db.close()
-	if err := db.migrate(ctx); err != nil {
-		return err
-	}
+	a.Close()
 	fmt.Fprintln(stdout, "migrations applied")
 	return nil
 }

@@ -8,8 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"crm/eventstore"
-	"crm/eventstore/postgres"
+	"crm/internal/app"
 	"crm/projections"
 )
 
@@ -67,24 +66,17 @@ func projectionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	log := logc.logger(stderr)
-	db, store, closeLog, err := openLog(ctx, dbc, esc.value, log)
-	if err != nil {
-		return err
-	}
-	defer closeLog()
-	codec, err := eventstore.DomainRegistry()
-	if err != nil {
-		return err
-	}
-	var events projections.Log = store
+	cfg := app.Config{Database: dbc.app(), EventStoreURL: esc.value, Logger: log, Projections: &projections.Options{}}
 	if sub == "rebuild" {
-		vault, err := mkc.open(db, dbc)
-		if err != nil {
-			return err
-		}
-		events = vault.Log(store)
+		// A rebuild reads the log revealed, as serve's projectors do.
+		cfg.MasterKey = mkc.source(dbc)
 	}
-	eng := projections.New(db.pool, events, codec, projections.All(), projections.Options{Logger: log})
+	a, err := app.Build(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	eng := a.Engine
 	switch sub {
 	case "list", "status":
 		st, err := eng.Status(ctx)
@@ -116,7 +108,7 @@ func projectionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		if pg, ok := store.(*postgres.Store); ok {
+		if pg := a.Postgres; pg != nil {
 			w, err := pg.Waiting(ctx)
 			if err != nil {
 				return err

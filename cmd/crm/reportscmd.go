@@ -9,7 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"crm/eventstore"
+	"crm/internal/app"
 	"crm/internal/customreports"
 )
 
@@ -72,17 +72,12 @@ func reportsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	log := logc.logger(stderr)
-	db, store, closeLog, err := openLog(ctx, dbc, esc.value, log)
+	a, err := app.Build(ctx, app.Config{Database: dbc.app(), EventStoreURL: esc.value, Logger: log, Reports: &customreports.Options{}})
 	if err != nil {
 		return err
 	}
-	defer closeLog()
-	codec, err := eventstore.DomainRegistry()
-	if err != nil {
-		return err
-	}
-	svc := customreports.New(db.pool, store, customreports.Options{Types: codec.Types(), Logger: log})
-	defer svc.Close()
+	defer a.Close()
+	svc := a.Reports
 	var invalid *customreports.InvalidError
 	switch sub {
 	case "apply":

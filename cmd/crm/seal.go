@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"crm/internal/app"
 )
 
 // sealConfig holds the key that signs and authenticates the log's seals.
@@ -75,6 +77,13 @@ func (c *sealConfig) resolve(db dbConfig, create bool) ([]byte, error) {
 		return nil, err
 	}
 	return readKeyFile("seal key", path)
+}
+
+// source is the seal key as the composition root takes it, resolved
+// once the database (on the embedded default, its data directory) is
+// open.
+func (c *sealConfig) source(db dbConfig, create bool) app.KeySource {
+	return func() ([]byte, error) { return c.resolve(db, create) }
 }
 
 // readKeyFile reads a key file (what names the key in errors).

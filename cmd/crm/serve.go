@@ -11,29 +11,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
-	"crm/api"
-	"crm/commands"
-	"crm/eventstore"
-	"crm/eventstore/esdb"
-	"crm/eventstore/postgres"
-	"crm/internal/apiadapter"
 	"crm/internal/apikeys"
+	"crm/internal/app"
 	"crm/internal/customreports"
-	"crm/internal/integrity"
-	"crm/internal/repository"
-	"crm/internal/requestlog"
 	"crm/projections"
-	"crm/readmodels"
-	"crm/workflows"
 	"crm/workflows/natsbus"
-	"crm/workflows/scheduler"
 	"crm/workflows/webhooks"
 )
 
@@ -123,178 +108,74 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	// An EventStoreDB is checked first: a wrong URL fails in seconds,
-	// before a database is started.
-	var eventLog eventstore.Store
-	if c.eventStore.value != "" {
-		es, err := openEventStore(ctx, c.eventStore.value, nil, log)
+	a, err := app.Build(ctx, c.appConfig(log))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := bootstrapKey(ctx, a, c.bootstrapKey, stdout, log); err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	srv, served, addr, err := listen(c, a.Handler, log)
+	if err != nil {
+		return err
+	}
+	if c.pprofAddr.value != "" {
+		stopProfiles, err := serveProfiles(c.pprofAddr.value, log)
 		if err != nil {
+			_ = srv.Close()
 			return err
 		}
-		defer es.Close()
-		eventLog = es
+		defer stopProfiles()
 	}
-	db, err := openDatabase(ctx, c.db, log)
-	if err != nil {
-		return err
-	}
-	defer db.close()
-	if err := db.migrate(ctx); err != nil {
-		return err
-	}
-	if err := bootstrapKey(ctx, db, c.bootstrapKey, stdout, log); err != nil {
-		return err
-	}
-	sealKey, err := c.seal.resolve(c.db, true)
-	if err != nil {
-		return err
-	}
-	checker := integrity.New(db.pool, sealKey)
-	var verifier api.Verifier = checker
-	if eventLog != nil {
-		// The hash chain and seals live in the PostgreSQL event store.
-		verifier, sealKey = noVerifier{}, nil
-	}
+	log.Info("crm serving", "addr", addr, "version", versionString())
 
-	store := eventLog
-	if store == nil {
-		store = postgres.New(db.pool, postgres.Options{Logger: log})
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
 	}
-	defer store.Close()
+	stop() // a second signal now kills the process the default way
+	err = shutdown(srv, served, c.shutdownTimeout.value, log)
+	// Projectors stop between batches (a batch in flight rolls back with
+	// its checkpoint); rebuilds stop before their swap; the request audit
+	// entries still queued are written; then the pool and the embedded
+	// server go.
+	a.Close()
+	log.Info("stopped")
+	return err
+}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	codec, err := eventstore.DomainRegistry()
-	if err != nil {
-		return err
+// appConfig is what serve asks of the composition root: every part, with
+// the automations running here unless --automations=false.
+func (c *serveConfig) appConfig(log *slog.Logger) app.Config {
+	return app.Config{
+		Database:      c.db.app(),
+		EventStoreURL: c.eventStore.value,
+		Logger:        log,
+		MasterKey:     c.masterKey.source(c.db),
+		SealKey:       c.seal.source(c.db, true),
+		SealInterval:  c.seal.interval.value,
+		Commands:      true,
+		Projections:   &projections.Options{},
+		Workflows: &app.WorkflowsConfig{
+			Run:      c.automations,
+			Webhooks: webhooks.Options{Guard: webhooks.Guard{AllowPrivate: c.webhooksPrivate}},
+			BusURL:   c.bus.value,
+		},
+		Reports: &customreports.Options{},
+		HTTP:    &app.HTTPConfig{Version: versionString()},
 	}
-	vault, err := c.masterKey.open(db, c.db)
-	if err != nil {
-		return err
-	}
-	// Projectors and the event feed read the log revealed: personal
-	// values in plaintext while their key exists, "[erased]" after.
-	revealed := vault.Log(store)
-	repo := repository.New(db.pool, store, codec, vault)
-	rehashed, err := repo.RehashEmailClaims(ctx)
-	if err != nil {
-		return err
-	}
-	if rehashed > 0 {
-		log.Info("email reservations now stored as keyed hashes", "count", rehashed)
-	}
-	engine := projections.New(db.pool, revealed, codec, projections.All(), projections.Options{Logger: log})
-	if err := engine.Prepare(ctx); err != nil {
-		return err
-	}
-	bgCtx, stopBackground := context.WithCancel(context.Background())
-	defer stopBackground()
-	adapter := apiadapter.New(bgCtx, engine, revealed, log)
-	settings := workflows.NewSettings(db.pool)
-	cmds := commands.New(repo, commands.Options{SLAFunc: settings.SLA, ApprovalPolicy: settings.ApprovalPolicy})
-	backbone, err := workflows.New(db.pool, store, codec, workflows.Options{Logger: log})
-	if err != nil {
-		return err
-	}
-	deadlines := scheduler.New(db.pool, scheduler.SystemClock{}, scheduler.Options{Logger: log})
-	if err := workflows.AddCommands(backbone, cmds); err != nil {
-		return err
-	}
-	workflows.Register(backbone, deadlines, cmds, settings)
-	hooks := webhooks.New(db.pool, webhooks.Options{Guard: webhooks.Guard{AllowPrivate: c.webhooksPrivate}, Logger: log, Revealer: vault})
-	backbone.AddAutomation(hooks)
-	if c.bus.value != "" && c.automations {
-		pub, err := natsbus.Connect(ctx, c.bus.value, natsbus.Options{Logger: log, Revealer: vault})
-		if err != nil {
-			return fmt.Errorf("message bus: %w", err)
-		}
-		defer pub.Close()
-		backbone.AddAutomation(pub)
-		log.Info("publishing integration events to NATS JetStream", "url", c.bus.value, "subjects", natsbus.DefaultSubjectPrefix+".<event type>")
-	}
-	queries := readmodels.New(db.pool)
-	requests := requestlog.New(db.pool, requestlog.Options{Logger: log})
-	defer requests.Close()
-	custom := customreports.New(db.pool, store, customreports.Options{Types: codec.Types(), Logger: log})
-	defer custom.Close()
-	var ready api.Readiness = db
-	if eventLog != nil {
-		ready = storeReadiness{db: db, store: eventLog}
-	}
-	handler, err := api.NewRouter(api.Options{Ready: ready, Metrics: reg, Logger: log, Version: versionString(),
-		Keys: apikeys.ForAPI(apikeys.New(db.pool)), Commands: cmds, Responses: repo,
-		Progress: adapter, Projections: adapter, Feed: adapter, Lists: queries, Audit: queries, Reports: queries, Requests: requests,
-		Verifier: verifier, Automations: workflows.Service{Settings: settings, Dead: backbone.DeadLetters()},
-		Webhooks: webhooks.Service{W: hooks}, CustomReports: custom})
-	if err != nil {
-		return err
-	}
-	sealing := make(chan struct{})
-	go func() {
-		defer close(sealing)
-		switch {
-		case eventLog != nil:
-			log.Info("the log is sealed only in the PostgreSQL event store; verification is off for this store")
-			return
-		case len(sealKey) == 0:
-			log.Warn("no seal key (--seal-key / CRM_SEAL_KEY): the log is not sealed; hash chains still detect edited events")
-			return
-		}
-		checker.Run(bgCtx, c.seal.interval.value, func(err error) { log.Error("seal the event log", "err", err) })
-	}()
-	reporting := make(chan struct{})
-	go func() {
-		defer close(reporting)
-		_ = custom.Run(bgCtx)
-	}()
-	projecting := make(chan struct{})
-	go func() {
-		defer close(projecting)
-		if es, ok := store.(*esdb.Store); ok {
-			// Multi-stream appends cut short by a crash are completed
-			// before the projectors start.
-			n, err := es.Recover(bgCtx)
-			if err != nil {
-				log.Error("recover multi-stream appends", "err", err)
-			} else if n > 0 {
-				log.Info("completed interrupted multi-stream appends", "count", n)
-			}
-		}
-		_ = engine.Run(bgCtx)
-	}()
-	automating := make(chan struct{})
-	go func() {
-		defer close(automating)
-		if !c.automations {
-			log.Info("automations are off in this process (--automations=false)")
-			return
-		}
-		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() { defer wg.Done(); _ = deadlines.Run(bgCtx) }()
-		go func() { defer wg.Done(); _ = hooks.Run(bgCtx) }()
-		if err := backbone.Run(bgCtx); err != nil {
-			log.Error("automations stopped", "err", err)
-		}
-		wg.Wait()
-	}()
-	// Every way out of serve stops the background work and waits for it
-	// before the deferred closes run underneath it.
-	var background sync.Once
-	waitBackground := func() {
-		background.Do(func() {
-			stopBackground()
-			<-projecting
-			<-automating
-			<-reporting
-			<-sealing
-			adapter.Wait()
-		})
-	}
-	defer waitBackground()
+}
+
+// listen starts the HTTP server on --addr; served receives its end.
+func listen(c serveConfig, handler http.Handler, log *slog.Logger) (*http.Server, chan error, string, error) {
 	ln, err := net.Listen("tcp", c.addr.value)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", c.addr.value, err)
+		return nil, nil, "", fmt.Errorf("listen on %s: %w", c.addr.value, err)
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -306,26 +187,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	if c.pprofAddr.value != "" {
-		stopProfiles, err := serveProfiles(c.pprofAddr.value, log)
-		if err != nil {
-			_ = srv.Close()
-			return err
-		}
-		defer stopProfiles()
-	}
-	log.Info("crm serving", "addr", ln.Addr().String(), "version", versionString())
+	return srv, served, ln.Addr().String(), nil
+}
 
-	select {
-	case err := <-served:
-		return fmt.Errorf("http server: %w", err)
-	case <-ctx.Done():
-	}
-	stop() // a second signal now kills the process the default way
-	log.Info("shutting down", "timeout", c.shutdownTimeout.value)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout.value)
+// shutdown lets in-flight requests finish within timeout, then closes
+// what is left, and waits for the server to end.
+func shutdown(srv *http.Server, served chan error, timeout time.Duration, log *slog.Logger) error {
+	log.Info("shutting down", "timeout", timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
+	err := srv.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("in-flight requests did not finish in time; closing them")
 		err = srv.Close()
@@ -333,22 +204,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http server", "err", err)
 	}
-	// Projectors stop between batches (a batch in flight rolls back with
-	// its checkpoint); rebuilds stop before their swap.
-	waitBackground()
-	requests.Close() // writes the request audit entries still queued
-	_ = store.Close()
-	db.close()
-	log.Info("stopped")
 	return err
 }
 
 // bootstrapKey creates the first admin key: from --bootstrap-admin-key, or
 // on the embedded default a generated one, printed once and written to
 // <data-dir>/admin.key (mode 0600).
-func bootstrapKey(ctx context.Context, db *database, secret string, stdout io.Writer, log *slog.Logger) error {
-	keys := apikeys.New(db.pool)
-	if secret == "" && db.embedded == nil {
+func bootstrapKey(ctx context.Context, a *app.App, secret string, stdout io.Writer, log *slog.Logger) error {
+	keys := a.Keys
+	if secret == "" && !a.DB.Embedded() {
 		n, err := keys.List(ctx)
 		if err != nil {
 			return err
@@ -369,39 +233,12 @@ func bootstrapKey(ctx context.Context, db *database, secret string, stdout io.Wr
 		log.Info("admin API key created from --bootstrap-admin-key", "key_id", k.ID)
 		return nil
 	}
-	path := filepath.Join(db.dataDir, "admin.key")
+	path := filepath.Join(a.DB.DataDir(), "admin.key")
 	if err := os.WriteFile(path, []byte(generated+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write admin key: %w", err)
 	}
 	fmt.Fprintf(stdout, "Admin API key (shown once, also saved to %s):\n%s\n", path, generated)
 	log.Info("admin API key generated", "key_id", k.ID, "file", path)
-	return nil
-}
-
-// noVerifier answers verification requests for an event store without a
-// hash chain.
-type noVerifier struct{}
-
-func (noVerifier) Verify(context.Context) (integrity.Report, error) {
-	return integrity.Report{}, api.ErrVerifyUnsupported
-}
-
-// storeReadiness is ready when the database is and the event store (one
-// outside PostgreSQL) answers.
-type storeReadiness struct {
-	db    api.Readiness
-	store interface {
-		Head(ctx context.Context) (eventstore.Cursor, error)
-	}
-}
-
-func (r storeReadiness) Ready(ctx context.Context) error {
-	if err := r.db.Ready(ctx); err != nil {
-		return err
-	}
-	if _, err := r.store.Head(ctx); err != nil {
-		return fmt.Errorf("event store unreachable: %w", err)
-	}
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"crm/eventstore"
-	"crm/eventstore/postgres"
 )
 
 // Source is the ordered log as projectors and the event feed read it.
@@ -14,42 +13,35 @@ type Source interface {
 	Subscribe(ctx context.Context, opts eventstore.SubscribeOptions, handle func(context.Context, []eventstore.Event) error) error
 }
 
+// Counter counts a log's events cheaply (the PostgreSQL store does).
+type Counter interface {
+	Count(ctx context.Context) (int64, error)
+}
+
 // Log is a Source whose events come out revealed: personal values in
 // plaintext while their subject's key exists, Erased after, never
 // ciphertext.
 type Log struct {
 	src   Source
+	count Counter
 	vault *Vault
 }
 
-// Log wraps src so that its events come out revealed. When src is the
-// PostgreSQL store, the result also counts its events and names the
-// sessions holding back its horizon, as the store does.
-func (v *Vault) Log(src Source) Source {
-	l := &Log{src: src, vault: v}
-	if pg, ok := src.(pgSource); ok {
-		return &pgLog{Log: l, pg: pg}
+// Log wraps src so that its events come out revealed. count, when not
+// nil, counts src's events (the PostgreSQL store); without it Count
+// reports 0, unknown.
+func (v *Vault) Log(src Source, count Counter) *Log {
+	return &Log{src: src, count: count, vault: v}
+}
+
+// Count returns the number of events in the log, or 0 when the log
+// cannot count them.
+func (l *Log) Count(ctx context.Context) (int64, error) {
+	if l.count == nil {
+		return 0, nil
 	}
-	return l
+	return l.count.Count(ctx)
 }
-
-// pgSource is what the PostgreSQL store tells besides its events.
-type pgSource interface {
-	Count(ctx context.Context) (int64, error)
-	Waiting(ctx context.Context) (postgres.Waiting, error)
-}
-
-// pgLog is a Log over the PostgreSQL store.
-type pgLog struct {
-	*Log
-	pg pgSource
-}
-
-// Count returns the number of events in the log.
-func (l *pgLog) Count(ctx context.Context) (int64, error) { return l.pg.Count(ctx) }
-
-// Waiting names the committed events waiting behind the read horizon.
-func (l *pgLog) Waiting(ctx context.Context) (postgres.Waiting, error) { return l.pg.Waiting(ctx) }
 
 // ReadAll implements Source.
 func (l *Log) ReadAll(ctx context.Context, after eventstore.Cursor, limit int) ([]eventstore.Event, error) {

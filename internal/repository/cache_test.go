@@ -40,7 +40,7 @@ func TestLoadFromTheStreamCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := repository.New(pool, store, codec, testVault(t, pool)) // a second process's repository
+	other := repository.New(pool, store, codec, testVault(t, pool), repository.Options{InTx: store}) // a second process's repository
 	lead := "0198a000-0000-7000-8000-0000000000aa"
 	if _, err := cached.Save(ctx, capture(lead, "cache@example.com")); err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func TestLoadFromTheStreamCache(t *testing.T) {
 	attempts(t, cached, lead, 1, 299)
 	whole := func() []commands.Recorded {
 		t.Helper()
-		recs, err := repository.New(pool, store, codec, testVault(t, pool)).Load(ctx, "lead-"+lead, time.Time{})
+		recs, err := repository.New(pool, store, codec, testVault(t, pool), repository.Options{InTx: store}).Load(ctx, "lead-"+lead, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}

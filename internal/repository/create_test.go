@@ -22,7 +22,7 @@ func TestCreatingUnderAnExistingIDIsRefusedNotOverwritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	repo := repository.New(pool, store, codec, testVault(t, pool))
+	repo := repository.New(pool, store, codec, testVault(t, pool), repository.Options{InTx: store})
 	env := func() commands.Envelope { return commands.Envelope{Metadata: commands.Metadata{Actor: "user:test"}} }
 	const id = "01900000-0000-7000-8000-000000000001"
 	h := commands.New(repo, commands.Options{NewID: func() string { return id }})

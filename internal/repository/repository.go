@@ -42,6 +42,7 @@ type Repository struct {
 	store eventstore.Store
 	codec *eventstore.Registry
 	vault Vault
+	inTx  TxAppender
 	cache *streamCache
 }
 
@@ -68,17 +69,29 @@ type Vault interface {
 	Forget(subject string)
 }
 
-// txAppender is a store that appends within a PostgreSQL transaction of
-// the repository's pool (the PostgreSQL event store).
-type txAppender interface {
+// TxAppender appends within a PostgreSQL transaction of the repository's
+// pool (the PostgreSQL event store does).
+type TxAppender interface {
+	// AppendTx appends the streams' events in tx.
 	AppendTx(ctx context.Context, tx pgx.Tx, streams ...eventstore.StreamEvents) (eventstore.AppendResult, error)
+	// Committed tells the store that a transaction it appended in has
+	// committed.
 	Committed()
+}
+
+// Options are a repository's optional dependencies.
+type Options struct {
+	// InTx appends the events in the transaction that holds the claims,
+	// keys and idempotency record: the event store itself when it lives
+	// in the same PostgreSQL database. Nil appends through the store,
+	// with the claims held in an open transaction meanwhile.
+	InTx TxAppender
 }
 
 // New returns a repository over a migrated pool and its event store,
 // encrypting personal data with vault.
-func New(pool *pgxpool.Pool, store eventstore.Store, codec *eventstore.Registry, vault Vault) *Repository {
-	return &Repository{pool: pool, store: store, codec: codec, vault: vault, cache: newStreamCache(cacheMaxBytes)}
+func New(pool *pgxpool.Pool, store eventstore.Store, codec *eventstore.Registry, vault Vault, o Options) *Repository {
+	return &Repository{pool: pool, store: store, codec: codec, vault: vault, inTx: o.InTx, cache: newStreamCache(cacheMaxBytes)}
 }
 
 // Load implements commands.Repository. The current state of a long stream
@@ -216,7 +229,7 @@ func (r *Repository) Save(ctx context.Context, b commands.Batch) (commands.Saved
 		return commands.Saved{}, err
 	}
 	var saved commands.Saved
-	ta, inTx := r.store.(txAppender)
+	ta, inTx := r.inTx, r.inTx != nil
 	if !inTx {
 		// The keys and claims are taken before the events leave
 		// PostgreSQL.

@@ -48,7 +48,7 @@ func setup(t *testing.T) (*pgxpool.Pool, *postgres.Store, *repository.Repository
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pool, store, repository.New(pool, appendOnly{store}, codec, testVault(t, pool))
+	return pool, store, repository.New(pool, appendOnly{store}, codec, testVault(t, pool), repository.Options{})
 }
 
 // testVault is a vault over pool (migrated) with a fixed master key.

@@ -1,7 +1,4 @@
-// Package apiadapter serves the projection engine to the HTTP layer:
-// projector status and rebuilds, read-your-writes waits, and the event
-// feed.
-package apiadapter
+package app
 
 import (
 	"context"
@@ -16,36 +13,38 @@ import (
 	"crm/projections"
 )
 
-// New adapts the engine to the HTTP layer: status, rebuilds started in the
-// background (they stop when ctx ends), read-your-writes waits, and the
-// event feed read from log.
-func New(ctx context.Context, e *projections.Engine, log projections.Log, logger *slog.Logger) *Adapter {
-	return &Adapter{ctx: ctx, e: e, events: log, log: logger}
-}
-
-// Adapter implements api.Projections, api.Progress and api.EventFeed.
-type Adapter struct {
-	ctx    context.Context
-	e      *projections.Engine
-	events projections.Log
-	log    *slog.Logger
-	wg     sync.WaitGroup
-}
-
-// waiter is a log that can tell what holds its readers back (the
-// PostgreSQL store).
-type waiter interface {
+// Waiter tells what holds a log's readers back (the PostgreSQL store
+// does).
+type Waiter interface {
 	Waiting(ctx context.Context) (postgres.Waiting, error)
+}
+
+// NewAdapter adapts the engine to the HTTP layer: status, rebuilds started
+// in the background (they stop when ctx ends), read-your-writes waits, and
+// the event feed read from log. waiting tells what holds the log's readers
+// back; nil when the log cannot tell.
+func NewAdapter(ctx context.Context, e *projections.Engine, log projections.Log, waiting Waiter, logger *slog.Logger) *Adapter {
+	return &Adapter{ctx: ctx, e: e, events: log, waiting: waiting, log: logger}
+}
+
+// Adapter serves the projection engine to the HTTP layer: it implements
+// api.Projections, api.Progress and api.EventFeed.
+type Adapter struct {
+	ctx     context.Context
+	e       *projections.Engine
+	events  projections.Log
+	waiting Waiter
+	log     *slog.Logger
+	wg      sync.WaitGroup
 }
 
 // Horizon implements api.Projections; logs that cannot tell report
 // nothing waiting.
 func (a *Adapter) Horizon(ctx context.Context) (api.Horizon, error) {
-	w, ok := a.events.(waiter)
-	if !ok {
+	if a.waiting == nil {
 		return api.Horizon{}, nil
 	}
-	got, err := w.Waiting(ctx)
+	got, err := a.waiting.Waiting(ctx)
 	if err != nil {
 		return api.Horizon{}, err
 	}

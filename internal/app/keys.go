@@ -1,4 +1,4 @@
-package apikeys
+package app
 
 import (
 	"context"
@@ -9,15 +9,17 @@ import (
 	"github.com/google/uuid"
 
 	"crm/api"
+	"crm/internal/apikeys"
 )
 
-// ForAPI adapts a key store to the HTTP layer's api.Keys, mapping
-// ErrNotFound to api.ErrUnknownKey and ErrInvalid to api.ErrBadKey.
-func ForAPI(s *Store) api.Keys { return apiKeys{store: s} }
+// KeysForAPI adapts a key store to the HTTP layer's api.Keys, mapping
+// apikeys.ErrNotFound to api.ErrUnknownKey and apikeys.ErrInvalid to
+// api.ErrBadKey.
+func KeysForAPI(s *apikeys.Store) api.Keys { return apiKeys{store: s} }
 
-type apiKeys struct{ store *Store }
+type apiKeys struct{ store *apikeys.Store }
 
-func keyInfo(k Key) api.KeyInfo {
+func keyInfo(k apikeys.Key) api.KeyInfo {
 	info := api.KeyInfo{ID: k.ID.String(), Name: k.Name, Role: k.Role, CreatedAt: k.CreatedAt.UTC().Format(time.RFC3339)}
 	if k.RevokedAt != nil {
 		s := k.RevokedAt.UTC().Format(time.RFC3339)
@@ -28,9 +30,9 @@ func keyInfo(k Key) api.KeyInfo {
 
 func mapKeyErr(err error) error {
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, apikeys.ErrNotFound):
 		return fmt.Errorf("%w: %w", api.ErrUnknownKey, err)
-	case errors.Is(err, ErrInvalid):
+	case errors.Is(err, apikeys.ErrInvalid):
 		return fmt.Errorf("%w: %w", api.ErrBadKey, err)
 	}
 	return err
