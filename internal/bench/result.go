@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -43,6 +44,15 @@ type Result struct {
 	CommandClientCPUms float64 `json:"command_client_cpu_ms"`
 	// CommandKinds are the latencies of each kind of command in the mix.
 	CommandKinds []KindFigure `json:"command_kinds"`
+	// CommandStatements are the statements PostgreSQL ran per command of
+	// the mix, by group, projectors and automations included (empty when
+	// the server does not load pg_stat_statements).
+	CommandStatements StatementFigure `json:"command_statements"`
+	// KindStatements are the same for each kind of command, posted one at
+	// a time, each followed by the work it triggered; IdleStatements are
+	// what pollers ran meanwhile, per command's time.
+	KindStatements []StatementFigure `json:"command_kind_statements,omitempty"`
+	IdleStatements StatementFigure   `json:"idle_statements"`
 
 	// Phase 3: rebuilding every projector against INSERT … SELECT.
 	RebuildEvents                int64              `json:"rebuild_events"`
@@ -140,5 +150,58 @@ func (r Result) WriteTable(w io.Writer) error {
 	for _, k := range r.CommandKinds {
 		fmt.Fprintf(tw, "%s\t%d\t%.1f ms\t%.1f ms\n", k.Kind, k.Commands, k.P50ms, k.P99ms)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return r.writeStatements(w)
+}
+
+// writeStatements prints the statements per command by group: for the
+// mix, then for each kind of command.
+func (r Result) writeStatements(w io.Writer) error {
+	if len(r.CommandStatements.Groups) == 0 {
+		return nil
+	}
+	figures := append([]StatementFigure{r.CommandStatements}, r.KindStatements...)
+	if len(r.IdleStatements.Groups) > 0 {
+		figures = append(figures, r.IdleStatements)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "STATEMENTS PER COMMAND\tALL\tEXEC MS")
+	for _, g := range StatementGroups {
+		fmt.Fprintf(tw, "\t%s", abbrev(g))
+	}
+	fmt.Fprintln(tw, "\t")
+	for _, f := range figures {
+		by := map[string]float64{}
+		for _, g := range f.Groups {
+			by[g.Group] = g.Statements
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%.2f", f.Kind, f.Statements, f.ExecMs)
+		for _, g := range StatementGroups {
+			fmt.Fprintf(tw, "\t%.1f", by[g])
+		}
+		fmt.Fprintln(tw, "\t")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "MOST FREQUENT STATEMENTS OF THE MIX, PER COMMAND")
+	for _, t := range r.CommandStatements.Top {
+		fmt.Fprintf(w, "%6.2f  %-13s %s\n", t.PerCommand, t.Group, t.Query)
+	}
+	return nil
+}
+
+// abbrev shortens a statement group's name for a table column.
+func abbrev(g string) string {
+	if len(g) <= 6 {
+		return g
+	}
+	if i := strings.IndexByte(g, ' '); i > 0 {
+		return g[:1] + g[i+1:i+4]
+	}
+	return g[:6]
 }

@@ -63,6 +63,8 @@ type Config struct {
 	masterKey string
 	// cpu reads the CPU time of PostgreSQL, the server and the bench.
 	cpu cpuMeter
+	// stmts counts statements when the server has pg_stat_statements.
+	stmts statementMeter
 }
 
 // LongStreamEvents is the length of the long stream of phase 5.
@@ -98,6 +100,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		return r, fmt.Errorf("bench: %w", err)
 	}
 	c.cpu = newCPUMeter(ctx, pool)
+	c.stmts = newStatementMeter(ctx, pool)
 	if err := baseline(ctx, pool, c, &r); err != nil {
 		return r, err
 	}
@@ -171,6 +174,10 @@ func againstServer(ctx context.Context, pool *pgxpool.Pool, c Config, r *Result)
 	resetLatencies(mixes)
 	c.cpu.serve = srv.cmd.Process.Pid
 	c.Progress.Phase("commands", "commands")
+	stmtsBefore, err := c.stmts.snapshot(ctx)
+	if err != nil {
+		return err
+	}
 	cpu := c.cpu.sample()
 	s, err := Load(ctx, c.Concurrency, 0, c.Commands, func(ctx context.Context, w int, _ int64) error {
 		return mixes[w].next(ctx)
@@ -181,6 +188,11 @@ func againstServer(ctx context.Context, pool *pgxpool.Pool, c Config, r *Result)
 	}
 	r.Commands, r.CommandTPS = s.Ops, s.PerSecond()
 	used := c.cpu.sample().since(cpu)
+	stmtsAfter, err := c.stmts.snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	r.CommandStatements = delta(stmtsBefore, stmtsAfter, s.Ops, "mix", 15)
 	r.CommandPGCPUms, r.CommandServerCPUms, r.CommandClientCPUms = perOp(used.pg, s.Ops), perOp(used.serve, s.Ops), perOp(used.bench, s.Ops)
 	r.CommandRatio = r.CommandTPS / r.BaselineInsertTPS
 	r.CommandP50ms, r.CommandP95ms, r.CommandP99ms = Millis(s.Percentile(0.5)), Millis(s.Percentile(0.95)), Millis(s.Percentile(0.99))
@@ -193,6 +205,13 @@ func againstServer(ctx context.Context, pool *pgxpool.Pool, c Config, r *Result)
 	// caught up with the command phase.
 	c.Progress.Phase("catch-up", "s")
 	err = waitCaughtUp(ctx, pool, cl, run)
+	c.Progress.Done()
+	if err != nil {
+		return err
+	}
+	// The statements of each kind of command, one at a time.
+	c.Progress.Phase("statements", "commands")
+	r.KindStatements, r.IdleStatements, err = profileKinds(ctx, c.stmts, pool, &mix{c: cl, run: run, worker: c.Concurrency}, 3)
 	c.Progress.Done()
 	if err != nil {
 		return err

@@ -45,6 +45,10 @@ type Options struct {
 	// NoSync turns off fsync and synchronous commit: faster, and a crash of
 	// the machine may lose data. For tests only.
 	NoSync bool
+	// Settings are further server settings, each "name=value", passed
+	// on the server's command line (for example
+	// "shared_preload_libraries=pg_stat_statements").
+	Settings []string
 	// MaxConnections is the server's max_connections; zero means 200.
 	MaxConnections int
 	// StartTimeout bounds how long Start waits for the server to accept
@@ -299,6 +303,9 @@ func (s *Server) launch(binDir, pgDir string, owner runAs, opts Options) error {
 	}
 	if opts.NoSync {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	for _, set := range opts.Settings {
+		args = append(args, "-c", set)
 	}
 	s.cmd = exec.Command(filepath.Join(binDir, "postgres"), args...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
