@@ -146,6 +146,11 @@ type unit struct {
 	ctx     context.Context
 	h       *Handler
 	attempt int
+	// target is the stream the command is about. Unless fresh is set it
+	// loads from the repository's cache, and cached records that it did.
+	target  string
+	fresh   bool
+	cached  bool
 	now     time.Time
 	loaded  map[string]int64
 	order   []string
@@ -167,7 +172,17 @@ func (u *unit) result(id, target string, saved Saved) Result {
 // load folds a stream into agg and remembers its version as the expected
 // one.
 func (u *unit) load(stream string, agg applier) (int64, error) {
-	recs, err := u.h.repo.Load(u.ctx, stream, time.Time{})
+	var (
+		recs   []Recorded
+		cached bool
+		err    error
+	)
+	if stream == u.target && !u.fresh {
+		recs, cached, err = u.h.repo.Current(u.ctx, stream)
+		u.cached = u.cached || cached
+	} else {
+		recs, err = u.h.repo.Load(u.ctx, stream, time.Time{})
+	}
 	if err != nil {
 		return 0, fmt.Errorf("load %s: %w", stream, err)
 	}
@@ -211,11 +226,30 @@ func (u *unit) emit(stream string, events []aggregates.Event) {
 
 // run executes decide with bounded reload-and-retry on version conflicts.
 // target is the stream whose version the result and If-Match refer to.
+//
+// The target loads from the repository's cache, which another writer may
+// have moved past: an append of a decision on it then conflicts. Any
+// outcome that no append confirms (a refusal, an If-Match mismatch, a
+// command that changes nothing, a conflict) is therefore decided again
+// on a fresh read before it is reported.
 func (h *Handler) run(ctx context.Context, env *Envelope, id, target string, decide func(u *unit) error) error {
+	fresh := false
 	for attempt := 0; ; attempt++ {
-		u := &unit{ctx: ctx, h: h, attempt: attempt, now: h.now().UTC(), loaded: map[string]int64{}, pending: map[string][]aggregates.Event{}, extra: map[string]string{},
-			subjects: map[string]string{}}
+		u := &unit{ctx: ctx, h: h, attempt: attempt, target: target, fresh: fresh, now: h.now().UTC(), loaded: map[string]int64{},
+			pending: map[string][]aggregates.Event{}, extra: map[string]string{}, subjects: map[string]string{}}
+		// again decides once more on fresh reads when this attempt
+		// decided on cached ones.
+		again := func() bool {
+			if !u.cached {
+				return false
+			}
+			fresh = true
+			return true
+		}
 		if err := decide(u); err != nil {
+			if again() {
+				continue
+			}
 			return err
 		}
 		ver, ok := u.loaded[target]
@@ -223,7 +257,13 @@ func (h *Handler) run(ctx context.Context, env *Envelope, id, target string, dec
 			panic("commands: target stream not loaded: " + target)
 		}
 		if env.IfMatch != nil && *env.IfMatch != ver {
+			if again() {
+				continue
+			}
 			return ErrPreconditionFailed
+		}
+		if len(u.pending[target]) == 0 && again() {
+			continue
 		}
 		u.batch.Metadata = env.Metadata
 		if idem := env.Idempotency; idem != nil {
@@ -248,6 +288,11 @@ func (h *Handler) run(ctx context.Context, env *Envelope, id, target string, dec
 			env.Result = u.result(id, target, saved)
 			return nil
 		case errors.Is(err, ErrVersionConflict):
+			if again() {
+				// The cache was behind: no back-off, and not a failed
+				// If-Match either.
+				continue
+			}
 			if env.IfMatch != nil {
 				return ErrPreconditionFailed
 			}

@@ -34,6 +34,76 @@ func (h *Handler) fold(ctx context.Context, entityType, id string, asOf time.Tim
 	return recs[len(recs)-1].Version, nil
 }
 
+// current is a stream's events for a reader that needs at least version
+// since of it (an automation handling the event at that version): from
+// the repository's cache when it holds that much, else read. since 0
+// always reads. The cache may miss later events another process
+// appended; a command decided on what the reader saw is checked by its
+// append, as every command is.
+func (h *Handler) current(ctx context.Context, stream string, since int64) ([]Recorded, error) {
+	if since > 0 {
+		recs, _, err := h.repo.Current(ctx, stream)
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) > 0 && recs[len(recs)-1].Version >= since {
+			return recs, nil
+		}
+	}
+	return h.repo.Load(ctx, stream, time.Time{})
+}
+
+// foldCurrent is fold of the current state, known to hold version since
+// at least (see current).
+func (h *Handler) foldCurrent(ctx context.Context, entityType, id string, since int64, agg existence) (int64, error) {
+	recs, err := h.current(ctx, streamOf(entityType, id), since)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range recs {
+		agg.Apply(r.Event)
+	}
+	if !agg.Exists() {
+		return 0, notFound(entityType, id)
+	}
+	return recs[len(recs)-1].Version, nil
+}
+
+// CurrentLead returns a lead's current state and version, holding at
+// least version since (0: read whatever the cache holds).
+func (h *Handler) CurrentLead(ctx context.Context, id string, since int64) (aggregates.LeadView, int64, error) {
+	l := aggregates.NewLead(id)
+	v, err := h.foldCurrent(ctx, TypeLead, id, since, l)
+	return l.View(), v, err
+}
+
+// CurrentAccount is CurrentLead for an account.
+func (h *Handler) CurrentAccount(ctx context.Context, id string, since int64) (aggregates.AccountView, int64, error) {
+	a := aggregates.NewAccount(id)
+	v, err := h.foldCurrent(ctx, TypeAccount, id, since, a)
+	return a.View(), v, err
+}
+
+// CurrentOpportunity is CurrentLead for an opportunity.
+func (h *Handler) CurrentOpportunity(ctx context.Context, id string, since int64) (aggregates.OpportunityView, int64, error) {
+	o := aggregates.NewOpportunity(id)
+	v, err := h.foldCurrent(ctx, TypeOpportunity, id, since, o)
+	return o.View(), v, err
+}
+
+// CurrentHistory is History holding at least version since (see
+// CurrentLead).
+func (h *Handler) CurrentHistory(ctx context.Context, entityType, id string, since int64) ([]Recorded, error) {
+	recs, err := h.current(ctx, streamOf(entityType, id), since)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, notFound(entityType, id)
+	}
+	return recs, nil
+}
+
 // Lead returns a lead's state (as of asOf when not zero) and version.
 func (h *Handler) Lead(ctx context.Context, id string, asOf time.Time) (aggregates.LeadView, int64, error) {
 	l := aggregates.NewLead(id)

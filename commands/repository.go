@@ -131,6 +131,11 @@ type Repository interface {
 	// Load returns a stream's events in order, only those recorded at or
 	// before asOf when it is non-zero. A missing stream has no events.
 	Load(ctx context.Context, stream string, asOf time.Time) ([]Recorded, error)
+	// Current returns a stream's events as a command decides on them: from
+	// a cache when it holds the stream (cached true), which another
+	// writer may have moved past. Save's expected version rejects a
+	// decision on such a state as a version conflict.
+	Current(ctx context.Context, stream string) (recs []Recorded, cached bool, err error)
 	// Save appends every change and applies claims, releases and the
 	// idempotency record in one transaction. Errors: ErrVersionConflict
 	// (wrapped) when a stream moved, *ClaimTakenError when a claim's key is

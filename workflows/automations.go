@@ -22,10 +22,10 @@ import (
 
 // Reads are the by-id reads the automations decide on.
 type Reads interface {
-	Lead(ctx context.Context, id string, asOf time.Time) (aggregates.LeadView, int64, error)
-	Account(ctx context.Context, id string, asOf time.Time) (aggregates.AccountView, int64, error)
-	Opportunity(ctx context.Context, id string, asOf time.Time) (aggregates.OpportunityView, int64, error)
-	History(ctx context.Context, entityType, id string) ([]commands.Recorded, error)
+	CurrentLead(ctx context.Context, id string, since int64) (aggregates.LeadView, int64, error)
+	CurrentAccount(ctx context.Context, id string, since int64) (aggregates.AccountView, int64, error)
+	CurrentOpportunity(ctx context.Context, id string, since int64) (aggregates.OpportunityView, int64, error)
+	CurrentHistory(ctx context.Context, entityType, id string, since int64) ([]commands.Recorded, error)
 }
 
 // Deadlines stores durable deadlines and runs their handlers.
@@ -117,7 +117,7 @@ func (a *Automations) assign(ctx context.Context, ev Event) error {
 	if !ok || e.OwnerID != "" {
 		return nil
 	}
-	lead, _, err := a.reads.Lead(ctx, e.LeadID, time.Time{})
+	lead, _, err := a.reads.CurrentLead(ctx, e.LeadID, ev.Version)
 	if err != nil {
 		return err
 	}
@@ -276,7 +276,7 @@ func (a *Automations) score(ctx context.Context, ev Event) error {
 	default:
 		return nil
 	}
-	history, err := a.reads.History(ctx, commands.TypeLead, leadID)
+	history, err := a.reads.CurrentHistory(ctx, commands.TypeLead, leadID, ev.Version)
 	if err != nil {
 		return err
 	}
@@ -321,7 +321,7 @@ func (a *Automations) approval(ctx context.Context, ev Event) error {
 	default:
 		return nil
 	}
-	opp, _, err := a.reads.Opportunity(ctx, id, time.Time{})
+	opp, _, err := a.reads.CurrentOpportunity(ctx, id, ev.Version)
 	if err != nil {
 		return err
 	}
@@ -349,7 +349,7 @@ func (a *Automations) onboarding(ctx context.Context, ev Event) error {
 	if !ok || e.To != aggregates.StageClosedWon {
 		return nil
 	}
-	opp, _, err := a.reads.Opportunity(ctx, e.OpportunityID, time.Time{})
+	opp, _, err := a.reads.CurrentOpportunity(ctx, e.OpportunityID, ev.Version)
 	if err != nil {
 		return err
 	}
@@ -365,7 +365,7 @@ func (a *Automations) vip(ctx context.Context, ev Event) error {
 	if !ok || e.AccountID == "" || e.Priority == "high" || e.Priority == "urgent" {
 		return nil
 	}
-	acc, _, err := a.reads.Account(ctx, e.AccountID, time.Time{})
+	acc, _, err := a.reads.CurrentAccount(ctx, e.AccountID, 0)
 	if err != nil || acc.Tier != "vip" {
 		return err
 	}
@@ -448,7 +448,7 @@ func (a *Automations) overdueSchedule(ctx context.Context, ev Event) error {
 	case aggregates.OpportunityCloseDateChangedEvent:
 		id, date = e.OpportunityID, e.To
 	case aggregates.OpportunityReopenedEvent:
-		opp, _, err := a.reads.Opportunity(ctx, e.OpportunityID, time.Time{})
+		opp, _, err := a.reads.CurrentOpportunity(ctx, e.OpportunityID, ev.Version)
 		if err != nil {
 			return err
 		}

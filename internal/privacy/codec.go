@@ -202,6 +202,30 @@ type sealedField struct {
 	email bool
 }
 
+// Subjects returns the subjects (ids) whose keys sealed personal values
+// of the events, as Seal left them, without decrypting anything.
+func (v *Vault) Subjects(events []eventstore.EventData) ([]string, error) {
+	var out []string
+	seen := map[uuid.UUID]bool{}
+	for _, e := range events {
+		p, ok := personalOf(e.Type)
+		if !ok || !bytes.Contains(e.Data, marker) {
+			continue
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(e.Data, &m); err != nil {
+			return nil, fmt.Errorf("privacy: subjects of %s: %w", e.Type, err)
+		}
+		for _, f := range p.fields {
+			if subject, _, ok := parseEnvelope(str(m[f])); ok && !seen[subject] {
+				seen[subject] = true
+				out = append(out, subject.String())
+			}
+		}
+	}
+	return out, nil
+}
+
 // Reveal replaces the encrypted values of events, in place, by their
 // plaintext while the subject's key exists and by Erased after, and
 // returns the subjects (ids) whose values it met. Keys not cached are

@@ -64,7 +64,12 @@ func (c *streamCache) get(stream string) ([]commands.Recorded, int, []string) {
 // streams beyond the bound. recs and subjects must not be modified
 // afterwards.
 func (c *streamCache) put(stream string, recs []commands.Recorded, bytes int, subjects []string) {
-	if len(recs) < cacheMinStream || bytes > c.max {
+	c.putMin(stream, recs, bytes, subjects, cacheMinStream)
+}
+
+// putMin is put for streams of at least min events.
+func (c *streamCache) putMin(stream string, recs []commands.Recorded, bytes int, subjects []string, min int) {
+	if len(recs) < min || len(recs) == 0 || bytes > c.max {
 		return
 	}
 	c.mu.Lock()
@@ -81,6 +86,40 @@ func (c *streamCache) put(stream string, recs []commands.Recorded, bytes int, su
 	} else {
 		c.entries[stream] = c.lru.PushFront(&cacheEntry{stream: stream, recs: recs, bytes: bytes, subjects: subjects})
 		c.size += bytes
+	}
+	for c.size > c.max {
+		c.remove(c.lru.Back())
+	}
+}
+
+// extend adds events a command appended to a stream that stood at
+// version expected: to the cached stream when the cache holds exactly
+// that version, as a new entry when the stream is new (expected 0). Any
+// other cached state of the stream is dropped. recs and subjects must not
+// be modified afterwards.
+func (c *streamCache) extend(stream string, expected int64, recs []commands.Recorded, bytes int, subjects []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.entries[stream]
+	switch {
+	case ok:
+		e := el.Value.(*cacheEntry)
+		if int64(len(e.recs)) != expected || e.bytes+bytes > c.max {
+			c.remove(el)
+			return
+		}
+		// Readers hold slices capped at their length, so appending never
+		// changes what they see.
+		e.recs = append(e.recs, recs...)
+		e.bytes += bytes
+		e.subjects = union(e.subjects, subjects)
+		c.size += bytes
+		c.lru.MoveToFront(el)
+	case expected == 0 && bytes <= c.max:
+		c.entries[stream] = c.lru.PushFront(&cacheEntry{stream: stream, recs: recs, bytes: bytes, subjects: subjects})
+		c.size += bytes
+	default:
+		return
 	}
 	for c.size > c.max {
 		c.remove(c.lru.Back())

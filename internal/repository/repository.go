@@ -57,6 +57,9 @@ type Vault interface {
 	// Reveal decrypts events' personal values in place and returns the
 	// subjects it met.
 	Reveal(ctx context.Context, events []eventstore.Event) ([]string, error)
+	// Subjects returns the subjects whose keys sealed the events' personal
+	// values (events as Seal left them).
+	Subjects(events []eventstore.EventData) ([]string, error)
 	// AnyErased reports whether any of the subjects was erased.
 	AnyErased(ctx context.Context, subjects []string) (bool, error)
 	// ClaimKey is the stored key of an email reservation.
@@ -142,6 +145,85 @@ func (r *Repository) Load(ctx context.Context, stream string, asOf time.Time) ([
 	return all[:len(all):len(all)], nil
 }
 
+// Current implements commands.Repository: a stream the cache holds comes
+// from memory alone, with cached true (another writer may have appended
+// since: the append's expected version finds out); any other stream is
+// read as Load reads it, then cached whatever its length.
+func (r *Repository) Current(ctx context.Context, stream string) ([]commands.Recorded, bool, error) {
+	recs, _, subjects := r.cache.get(stream)
+	if len(recs) > 0 {
+		erased := false
+		if len(subjects) > 0 {
+			var err error
+			if erased, err = r.vault.AnyErased(ctx, subjects); err != nil {
+				return nil, false, err
+			}
+		}
+		if !erased {
+			return recs, true, nil
+		}
+		r.cache.drop(stream)
+	}
+	all, bytes, subjects, err := r.readSized(ctx, stream, eventstore.ReadOptions{})
+	if err != nil {
+		return nil, false, err
+	}
+	if len(all) > 0 && all[0].Version == 1 && all[len(all)-1].Version == int64(len(all)) {
+		r.cache.putMin(stream, all, bytes, subjects, 1)
+	}
+	return all[:len(all):len(all)], false, nil
+}
+
+// remember puts what a committed append stored into the stream cache:
+// each change's events, decoded as the command decided them.
+func (r *Repository) remember(b commands.Batch, streams []eventstore.StreamEvents, plain [][][]byte, res eventstore.AppendResult) {
+	at := 0
+	for i, c := range b.Changes {
+		n := len(c.Events)
+		if at+n > len(res.Events) {
+			return
+		}
+		stored := res.Events[at : at+n]
+		at += n
+		subjects, err := r.vault.Subjects(streams[i].Events)
+		if err != nil {
+			r.cache.drop(c.Stream)
+			continue
+		}
+		recs := make([]commands.Recorded, n)
+		size := 0
+		for j, e := range stored {
+			v, err := r.codec.Decode(e.Type, plain[i][j])
+			de, ok := v.(aggregates.Event)
+			if err != nil || !ok {
+				r.cache.drop(c.Stream)
+				recs = nil
+				break
+			}
+			recs[j] = commands.Recorded{ID: e.ID.String(), Event: de, Type: e.Type, Version: e.Version, RecordedAt: e.RecordedAt,
+				Position: e.Cursor.String(), Metadata: commands.Metadata{Actor: e.Metadata.Actor, CommandID: e.Metadata.CommandID,
+					CorrelationID: e.Metadata.CorrelationID, CausationID: e.Metadata.CausationID}}
+			size += len(streams[i].Events[j].Data) + recordOverhead
+		}
+		if recs == nil {
+			continue
+		}
+		if e := stored[len(stored)-1]; e.StreamID != c.Stream || e.Version != c.Expected+int64(n) {
+			r.cache.drop(c.Stream)
+			continue
+		}
+		r.cache.extend(c.Stream, c.Expected, recs, size, subjects)
+	}
+}
+
+// forget drops the batch's streams from the cache (after a conflict: the
+// cache may be behind).
+func (r *Repository) forget(b commands.Batch) {
+	for _, c := range b.Changes {
+		r.cache.drop(c.Stream)
+	}
+}
+
 // read reads and decodes a stream's events; a missing stream has none.
 func (r *Repository) read(ctx context.Context, stream string, opts eventstore.ReadOptions) ([]commands.Recorded, error) {
 	recs, _, _, err := r.readSized(ctx, stream, opts)
@@ -205,7 +287,10 @@ func (r *Repository) Save(ctx context.Context, b commands.Batch) (commands.Saved
 		CorrelationID: b.Metadata.CorrelationID, CausationID: b.Metadata.CausationID}
 	streams := make([]eventstore.StreamEvents, 0, len(b.Changes))
 	personal := make([]privacy.Stream, 0, len(b.Changes))
-	for _, c := range b.Changes {
+	// plain keeps each event's plaintext encoding: the cache holds what a
+	// reload would decode.
+	plain := make([][][]byte, len(b.Changes))
+	for ci, c := range b.Changes {
 		se := eventstore.StreamEvents{StreamID: c.Stream, Expected: eventstore.Exact(c.Expected)}
 		for _, e := range c.Events {
 			enc, err := r.codec.Encode(e)
@@ -213,22 +298,76 @@ func (r *Repository) Save(ctx context.Context, b commands.Batch) (commands.Saved
 				return commands.Saved{}, err
 			}
 			se.Events = append(se.Events, eventstore.EventData{Type: enc.Type, SchemaVersion: enc.SchemaVersion, Data: enc.Data, Metadata: meta})
+			plain[ci] = append(plain[ci], enc.Data)
 		}
 		streams = append(streams, se)
 		personal = append(personal, privacy.Stream{Events: se.Events, Email: c.Subject})
 	}
+	// A batch of events alone, whose personal values need no new key,
+	// is one statement: the append commits on its own.
+	alone := len(streams) > 0 && len(b.Claims) == 0 && len(b.Releases) == 0 && len(b.Erase) == 0 && b.Response == nil
+	if alone {
+		sealed, err := r.vault.Seal(ctx, r.pool, personal)
+		if err != nil {
+			return commands.Saved{}, err
+		}
+		if sealed.Empty() {
+			return r.appendAlone(ctx, b, streams, plain)
+		}
+		return r.saveTx(ctx, b, streams, plain, sealed)
+	}
+	return r.saveTx(ctx, b, streams, plain, nil)
+}
+
+// appendAlone stores a batch that is only events, in one statement.
+func (r *Repository) appendAlone(ctx context.Context, b commands.Batch, streams []eventstore.StreamEvents, plain [][][]byte) (commands.Saved, error) {
+	res, err := r.store.Append(ctx, streams...)
+	if errors.Is(err, eventstore.ErrVersionConflict) {
+		r.forget(b)
+		return commands.Saved{}, fmt.Errorf("%w: %w", commands.ErrVersionConflict, err)
+	}
+	if err != nil {
+		return commands.Saved{}, err
+	}
+	r.remember(b, streams, plain, res)
+	return savedOf(res), nil
+}
+
+// savedOf is what an append saved, as the command side sees it.
+func savedOf(res eventstore.AppendResult) commands.Saved {
+	saved := commands.Saved{Position: res.Position.String(), Versions: map[string]int64{}}
+	for _, e := range res.Events {
+		saved.Versions[e.StreamID] = e.Version
+		saved.Events = append(saved.Events, commands.EventRef{Stream: e.StreamID, Type: e.Type, ID: e.ID.String()})
+	}
+	return saved
+}
+
+// saveTx stores a batch in one transaction: the events (in it, or through
+// the store while it holds the claims), new subjects' keys, erasures,
+// claims and the idempotency record. sealed, when not nil, is the
+// batch's personal values sealed already.
+func (r *Repository) saveTx(ctx context.Context, b commands.Batch, streams []eventstore.StreamEvents, plain [][][]byte, sealed *privacy.Sealed) (commands.Saved, error) {
 	tx, err := r.pool.Begin(ctx)
 	if err != nil {
 		return commands.Saved{}, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback(context.Background())
-	// The events never reach the store in plaintext, and new subjects'
-	// keys commit with the events encrypted under them.
-	sealed, err := r.vault.Seal(ctx, tx, personal)
-	if err != nil {
-		return commands.Saved{}, err
+	if sealed == nil {
+		// The events never reach the store in plaintext, and new
+		// subjects' keys commit with the events encrypted under them.
+		personal := make([]privacy.Stream, len(b.Changes))
+		for i, c := range b.Changes {
+			personal[i] = privacy.Stream{Events: streams[i].Events, Email: c.Subject}
+		}
+		if sealed, err = r.vault.Seal(ctx, tx, personal); err != nil {
+			return commands.Saved{}, err
+		}
 	}
-	var saved commands.Saved
+	var (
+		saved    commands.Saved
+		appended eventstore.AppendResult
+	)
 	ta, inTx := r.inTx, r.inTx != nil
 	if !inTx {
 		// The keys and claims are taken before the events leave
@@ -251,17 +390,13 @@ func (r *Repository) Save(ctx context.Context, b commands.Batch) (commands.Saved
 			res, err = r.store.Append(ctx, streams...)
 		}
 		if errors.Is(err, eventstore.ErrVersionConflict) {
+			r.forget(b)
 			return commands.Saved{}, fmt.Errorf("%w: %w", commands.ErrVersionConflict, err)
 		}
 		if err != nil {
 			return commands.Saved{}, err
 		}
-		saved.Position = res.Position.String()
-		saved.Versions = map[string]int64{}
-		for _, e := range res.Events {
-			saved.Versions[e.StreamID] = e.Version
-			saved.Events = append(saved.Events, commands.EventRef{Stream: e.StreamID, Type: e.Type, ID: e.ID.String()})
-		}
+		appended, saved = res, savedOf(res)
 	}
 	if inTx {
 		// The append is the transaction's first write; keys follow it.
@@ -292,6 +427,7 @@ ON CONFLICT (scope, key) DO NOTHING`, resp.Scope, resp.Key, resp.RequestHash, re
 	if len(streams) > 0 && inTx {
 		ta.Committed()
 	}
+	r.remember(b, streams, plain, appended)
 	for _, s := range b.Erase {
 		r.vault.Forget(s.ID)
 	}
