@@ -96,7 +96,7 @@ type server struct {
 
 // routes mounts every /v1 route.
 func (s *server) routes(r chi.Router) {
-	r.Use(s.recordRequests, authenticate(s.keys, s.errs.write))
+	r.Use(s.recordRequests, authenticate(s.keys, s.errs.write), storableInput(s.errs.write))
 	s.leadRoutes(r)
 	s.accountRoutes(r)
 	s.opportunityRoutes(r)
