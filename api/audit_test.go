@@ -162,7 +162,7 @@ func TestAuditTimeline(t *testing.T) {
 	// The entries say who, when, what and why.
 	captured := auditFind(t, all, "lead.captured.v1", ids.lead)
 	if captured.EntityType != "lead" || captured.Summary != "Lead captured: Ada Lovelace (Engines Ltd)" ||
-		captured.Actor != "key:sales-key" || captured.CorrelationID != "corr-capture-1" || captured.CommandID == "" ||
+		captured.Actor != e.actors["sales"] || captured.CorrelationID != "corr-capture-1" || captured.CommandID == "" ||
 		captured.RecordedAt.IsZero() || time.Since(captured.RecordedAt) > time.Hour {
 		t.Errorf("capture entry: %+v", captured)
 	}
@@ -181,7 +181,7 @@ func TestAuditTimeline(t *testing.T) {
 	}
 	var stage readmodels.AuditEntry
 	for _, en := range all {
-		if en.EventType == "opportunity.stage_changed.v1" && en.Actor == "key:manager-key" {
+		if en.EventType == "opportunity.stage_changed.v1" && en.Actor == e.actors["manager"] {
 			stage = en
 		}
 	}
@@ -216,7 +216,7 @@ func TestAuditTimeline(t *testing.T) {
 		{"entity_id=" + strings.ToUpper(ids.account), where(func(en readmodels.AuditEntry) bool { return en.EntityID == ids.account })},
 		{"entity_type=contact", where(func(en readmodels.AuditEntry) bool { return en.EntityType == "contact" })},
 		{"entity_type=ticket&entity_id=" + ids.lead, nil},
-		{"actor=key:support-key", where(func(en readmodels.AuditEntry) bool { return en.EntityType == "ticket" })},
+		{"actor=" + url.QueryEscape(e.actors["support"]), where(func(en readmodels.AuditEntry) bool { return en.EntityType == "ticket" })},
 		{"actor=key:nobody", nil},
 		{"type=lead.captured.v1", where(func(en readmodels.AuditEntry) bool { return en.EventType == "lead.captured.v1" })},
 		{"type=opportunity.*", where(func(en readmodels.AuditEntry) bool { return strings.HasPrefix(en.EventType, "opportunity.") })},
@@ -224,8 +224,8 @@ func TestAuditTimeline(t *testing.T) {
 		{"to=" + url.QueryEscape(mid.Format(time.RFC3339Nano)), where(func(en readmodels.AuditEntry) bool { return en.RecordedAt.Before(mid) })},
 		{"from=2000-01-01", auditPositionsOf(all)},
 		{"from=2000-01-01&to=2000-01-02", nil},
-		{"actor=key:sales-key&entity_id=" + ids.lead, where(func(en readmodels.AuditEntry) bool {
-			return en.Actor == "key:sales-key" && en.EntityID == ids.lead
+		{"actor=" + url.QueryEscape(e.actors["sales"]) + "&entity_id=" + ids.lead, where(func(en readmodels.AuditEntry) bool {
+			return en.Actor == e.actors["sales"] && en.EntityID == ids.lead
 		})},
 	} {
 		got := auditPositionsOf(auditItems(t, e.must(200, e.do("auditor", "GET", "/v1/audit?limit=500&"+c.query, nil))))

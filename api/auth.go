@@ -14,8 +14,10 @@ type Principal struct {
 	Role  string
 }
 
-// Actor is the name events record for the principal.
-func (p Principal) Actor() string { return "key:" + p.Name }
+// Actor is the actor events and the request audit record for the
+// principal: "key:<key id>:<name>". Key ids are unique and never reused, so
+// two keys can never write the same actor; the name keeps it readable.
+func (p Principal) Actor() string { return "key:" + p.KeyID + ":" + p.Name }
 
 // KeyInfo describes a stored API key (never its secret).
 type KeyInfo struct {
@@ -32,7 +34,8 @@ type Keys interface {
 	// ErrUnknownKey.
 	Authenticate(ctx context.Context, secret string) (Principal, error)
 	// Create makes a key and returns it with its secret. A bad name or role
-	// is an error wrapping ErrBadKey.
+	// is an error wrapping ErrBadKey, a name another key has one wrapping
+	// ErrKeyNameTaken.
 	Create(ctx context.Context, name, role string) (KeyInfo, string, error)
 	// List returns every key.
 	List(ctx context.Context) ([]KeyInfo, error)
@@ -47,6 +50,10 @@ var (
 	ErrUnknownKey = sentinel(kindNotFound, "not_found", "unknown api key")
 	// ErrBadKey: a bad name or role (kind invalid).
 	ErrBadKey = sentinel(kindInvalid, "", "invalid api key request")
+	// ErrKeyNameTaken: another key, active or revoked, has the name (kind
+	// conflict, code "name_taken", naming the field name).
+	ErrKeyNameTaken error = &apiError{kind: kindConflict, code: "name_taken", msg: "api key name taken",
+		field: "name", message: "is taken by another key"}
 )
 
 // Permissions a route requires.

@@ -67,7 +67,7 @@ func TestCustomReportOverHTTP(t *testing.T) {
 	}
 	e.must(http.StatusConflict, e.do("admin", http.MethodPost, "/v1/reports/custom", leadsBySource))
 	st := e.customReport("manager", "leads_by_source")
-	if st["state"] != "running" || st["created_by"] != "key:analyst-key" {
+	if st["state"] != "running" || st["created_by"] != e.actors["analyst"] {
 		t.Fatalf("status: %v", st)
 	}
 	for _, role := range []string{"analyst", "manager", "admin"} {

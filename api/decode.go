@@ -2,21 +2,27 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
+	"unicode/utf8"
+
+	"crm/internal/strictjson"
 )
 
 // maxBody is the largest request body accepted.
 const maxBody = 1 << 20
 
-// readBody returns the request body, refusing a wrong content type (415)
-// and more than maxBody bytes (413). An empty body is allowed when
-// emptyOK; it reads as "{}".
+// readBody returns the request body, refusing more than maxBody bytes
+// (413), a content type other than application/json (optionally with
+// charset=utf-8; 415 naming Content-Type), and a body that is not valid
+// UTF-8, repeats a key or holds a NUL character (400 naming the field).
+// An empty body is allowed when emptyOK; it reads as "{}".
 func readBody(r *http.Request, emptyOK bool) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	var tooBig *http.MaxBytesError
@@ -29,66 +35,84 @@ func readBody(r *http.Request, emptyOK bool) ([]byte, error) {
 	if len(bytes.TrimSpace(body)) == 0 && emptyOK {
 		return []byte("{}"), nil
 	}
-	ct := r.Header.Get("Content-Type")
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-		return nil, requestErr(kindUnsupportedMedia, "send Content-Type: application/json")
+	if err := jsonContentType(r.Header.Get("Content-Type")); err != nil {
+		return nil, err
+	}
+	if err := strictjson.Check(body); err != nil {
+		return nil, jsonError(err)
 	}
 	return body, nil
 }
 
-// decodeStrict unmarshals one JSON object into v: unknown fields, wrong
-// types, trailing data and a non-object are 400 errors naming the field.
-func decodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' {
-		return requestErr(kindInvalid, "the body must be a JSON object")
+// jsonContentType accepts application/json, alone or with charset=utf-8.
+func jsonContentType(ct string) error {
+	const want = "send Content-Type: application/json (optionally with ; charset=utf-8)"
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return &apiError{kind: kindUnsupportedMedia, detail: want, field: "Content-Type", message: "must be application/json"}
 	}
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return requestErr(kindInvalid, "unexpected data after the JSON object")
+	for k, v := range params {
+		if k != "charset" || !strings.EqualFold(v, "utf-8") {
+			return &apiError{kind: kindUnsupportedMedia, detail: want, field: "Content-Type", message: "must be application/json"}
+		}
 	}
 	return nil
 }
 
+// decodeStrict unmarshals one JSON object into v: unknown fields (names
+// are matched case-sensitively), duplicate keys, wrong types, invalid
+// UTF-8, NUL characters, trailing data and a non-object are 400 errors
+// naming the field.
+func decodeStrict(body []byte, v any) error {
+	if err := strictjson.Decode(body, v); err != nil {
+		return jsonError(err)
+	}
+	return nil
+}
+
+// jsonError turns a strictjson refusal into a 400 naming its field.
 func jsonError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			field = "(body)"
+	var se *strictjson.Error
+	if errors.As(err, &se) {
+		if se.Field == strictjson.Body {
+			if strings.HasPrefix(se.Message, "must") {
+				return requestErr(kindInvalid, "the body "+se.Message)
+			}
+			return requestErr(kindInvalid, se.Message)
 		}
-		return badField(field, "must be "+jsonKind(typeErr.Type.Kind().String()))
-	case errors.As(err, &syntaxErr):
-		return requestErr(kindInvalid, fmt.Sprintf("malformed JSON at byte %d: %v", syntaxErr.Offset, err))
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return requestErr(kindInvalid, "malformed JSON: unexpected end")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return badField(field, "is not a known field")
+		return badField(se.Field, se.Message)
 	}
 	return requestErr(kindInvalid, "malformed JSON: "+err.Error())
 }
 
-func jsonKind(k string) string {
-	switch k {
-	case "string":
-		return "a string"
-	case "int", "int64", "int32", "uint", "uint64":
-		return "an integer"
-	case "float64":
-		return "a number"
-	case "bool":
-		return "a boolean"
-	case "slice":
-		return "an array"
-	case "struct", "map", "ptr":
-		return "an object"
+// storableText reports whether PostgreSQL text can hold s: valid UTF-8
+// without NUL characters.
+func storableText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// storableInput refuses a request whose path or query holds text
+// PostgreSQL cannot store (invalid UTF-8 or NUL), naming the query
+// parameter, or "path" for the path, before any handler passes it on.
+func storableInput(fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !storableText(r.URL.Path) {
+				fail(w, r, badField("path", "must be valid UTF-8 without NUL characters"))
+				return
+			}
+			q := r.URL.Query()
+			for _, name := range slices.Sorted(maps.Keys(q)) {
+				if !storableText(name) {
+					fail(w, r, badField("query", "parameter names must be valid UTF-8 without NUL characters"))
+					return
+				}
+				for _, v := range q[name] {
+					if !storableText(v) {
+						fail(w, r, badField(name, "must be valid UTF-8 without NUL characters"))
+						return
+					}
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
 	}
-	return "of another type"
 }

@@ -31,6 +31,7 @@ const (
 	kindUnprocessable    = "unprocessable"          // 422: well-formed but unusable (a reused idempotency key)
 	kindNotImplemented   = "not_implemented"        // 501: this deployment cannot do it
 	kindNotReady         = "not_ready"              // 503 "Not ready": the service is starting or degraded
+	kindTooManyRequests  = "too_many_requests"      // 429: the key exceeds its request rate
 )
 
 // kindRow is how one kind is answered.
@@ -56,6 +57,7 @@ var kindStatus = map[string]kindRow{
 	kindUnprocessable:    {status: http.StatusUnprocessableEntity},
 	kindNotImplemented:   {status: http.StatusNotImplemented},
 	kindNotReady:         {status: http.StatusServiceUnavailable, title: "Not ready"},
+	kindTooManyRequests:  {status: http.StatusTooManyRequests},
 }
 
 // The behaviours an error may have, found with errors.As on the chain. Only
@@ -102,6 +104,14 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 		kind, row = kindInternal, kindStatus[kindInternal]
 	}
 	p := Problem{Status: row.status, Title: row.title}
+	if kind == kindInternal && errors.Is(err, context.DeadlineExceeded) && errors.Is(context.Cause(r.Context()), errRequestTimeout) {
+		// The per-request time limit cut the work off.
+		kind, row = kindUnavailable, kindStatus[kindUnavailable]
+		p = Problem{Status: row.status, Detail: "the request exceeded the server's time limit"}
+		w.Header().Set("Retry-After", "1")
+		writeProblem(w, p)
+		return
+	}
 	if kind == kindInternal {
 		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 			// The client went away; nobody reads the answer.

@@ -83,7 +83,7 @@ func TestSalesAndServiceJourney(t *testing.T) {
 	}
 	first := items[0].(map[string]any)
 	meta := first["metadata"].(map[string]any)
-	if first["type"] != "lead.captured.v1" || meta["actor"] != "key:sales-key" || meta["correlation_id"] != corr || meta["command_id"] == "" || meta["causation_id"] == "" {
+	if first["type"] != "lead.captured.v1" || meta["actor"] != e.actors["sales"] || meta["correlation_id"] != corr || meta["command_id"] == "" || meta["causation_id"] == "" {
 		t.Errorf("first event: %v", first)
 	}
 	var missing int

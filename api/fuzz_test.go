@@ -16,11 +16,14 @@ func FuzzCommandBodies(f *testing.F) {
 	paths := []string{
 		"/v1/leads", "/v1/leads/" + leadID + "/convert", "/v1/leads/" + leadID + "/contact-attempts",
 		"/v1/accounts/" + accountID + "/details", "/v1/accounts/" + accountID + "/contacts", "/v1/accounts/" + accountID + "/tags",
-		"/v1/opportunities", "/v1/tickets/" + ticketID + "/satisfaction", "/v1/tickets", "/v1/leads/" + leadID + "/activities",
+		"/v1/opportunities", "/v1/tickets/" + ticketID + "/satisfaction", "/v1/tickets", "/v1/leads/" + leadID + "/activities", "/v1/keys",
 	}
 	for _, seed := range []string{`{}`, `{"name":"a","company":"b","email":"c@d.ef","source":"x"}`, `{"opportunity":{"amount":"1e9"}}`,
 		`{"add":["a","a"],"remove":["a"]}`, `{"score":0}`, `{"name":null}`, `{"due_at":"not a time","kind":"task","subject":"s"}`,
-		"{\"name\":\"\\u0000\"}", `{"amount":"00.1","currency":"eur"}`, `[]`, `nul`, `{"a":1}{"b":2}`} {
+		"{\"name\":\"\\u0000\"}", `{"amount":"00.1","currency":"eur"}`, `[]`, `nul`, `{"a":1}{"b":2}`,
+		`{"NAME":"a","company":"b","email":"c@d.ef","source":"x"}`, `{"name":"a","name":"b"}`, "{\"name\":\"\xff\"}",
+		"{\"\xc3\":1}", `{"opportunity":{"Name":"d"}}`, `{"tags":["\u0000"]}`, `{"add":["a"],"add":["b"]}`,
+		`{"note":"\ud800"}`, `{"":1}`, `{"name":"a\u0000b","company":"b","email":"c@d.ef","source":"x"}`} {
 		for i := range paths {
 			f.Add(uint8(i), seed)
 		}

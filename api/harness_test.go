@@ -32,6 +32,7 @@ type env struct {
 	url    string
 	pool   *pgxpool.Pool
 	keys   map[string]string // role -> secret
+	actors map[string]string // role -> the actor its key writes
 	cmds   *commands.Handler
 	engine *projections.Engine
 }
@@ -49,19 +50,29 @@ func newEnv(t testing.TB) *env {
 // the automations.
 func newEnvClock(t testing.TB, clock func() time.Time) *env {
 	t.Helper()
+	return newEnvWith(t, func(c *app.Config) { c.Clock = clock })
+}
+
+// newEnvWith is newEnv with the configuration adjusted by tune before the
+// build (for example to add the automations' routes).
+func newEnvWith(t testing.TB, tune func(*app.Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := app.Build(ctx, app.Config{
+	cfg := app.Config{
 		Database:    app.DatabaseConfig{URL: testdb.NewDatabase(t), MaxConns: 40},
 		Logger:      logger,
 		MasterKey:   app.StaticKey([]byte(testMasterKey)),
 		SealKey:     app.StaticKey([]byte("test seal key, 32 bytes or more!")),
 		Commands:    true,
-		Clock:       clock,
 		Projections: &projections.Options{BatchSize: 500},
 		Reports:     &customreports.Options{Poll: 100 * time.Millisecond},
 		HTTP:        &app.HTTPConfig{Metrics: prometheus.NewRegistry()},
-	})
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	a, err := app.Build(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,13 +82,14 @@ func newEnvClock(t testing.TB, clock func() time.Time) *env {
 	}
 	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, url: srv.URL, pool: a.DB.Pool, keys: map[string]string{}, cmds: a.Commands, engine: a.Engine}
+	e := &env{t: t, url: srv.URL, pool: a.DB.Pool, keys: map[string]string{}, actors: map[string]string{}, cmds: a.Commands, engine: a.Engine}
 	for _, role := range apikeys.Roles {
-		_, secret, err := a.Keys.Create(ctx, role+"-key", role)
+		k, secret, err := a.Keys.Create(ctx, role+"-key", role)
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.keys[role] = secret
+		e.actors[role] = k.Principal()
 	}
 	return e
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -15,7 +16,7 @@ func TestKeysLifecycle(t *testing.T) {
 	lead := e.must(201, e.do("integration", "POST", "/v1/leads", leadBody))
 	hist := e.must(200, e.do("integration", "GET", "/v1/leads/"+lead.str("id")+"/history", nil))
 	meta := hist.body["items"].([]any)[0].(map[string]any)["metadata"].(map[string]any)
-	if meta["actor"] != "key:integration" {
+	if meta["actor"] != "key:"+id+":integration" {
 		t.Errorf("actor %v, want the key's principal", meta["actor"])
 	}
 	list := e.must(200, e.do("admin", "GET", "/v1/keys", nil))
@@ -77,5 +78,30 @@ func TestConvertIntoExistingAccount(t *testing.T) {
 	changes := last["data"].(map[string]any)["changes"].([]any)
 	if last["type"] != "account.details_changed.v1" || len(changes) != 1 || changes[0].(map[string]any)["field"] != "region" {
 		t.Errorf("details change: %v", last)
+	}
+}
+
+// TestKeyNamesAreUniqueOverHTTP: a second key with a taken name is a 409
+// naming name, even once the first is revoked; two keys never write the
+// same actor.
+func TestKeyNamesAreUniqueOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	first := e.must(201, e.do("admin", "POST", "/v1/keys", `{"name":"ops","role":"sales"}`))
+	for _, when := range []string{"while active", "once revoked"} {
+		r := e.do("admin", "POST", "/v1/keys", `{"name":"ops","role":"admin"}`)
+		if r.status != 409 || r.str("code") != "name_taken" || !problemNames(r, "name") {
+			t.Fatalf("second key named ops %s: %d %s", when, r.status, r.raw)
+		}
+		if when == "while active" {
+			e.must(204, e.do("admin", "DELETE", "/v1/keys/"+first.str("id"), nil))
+		}
+	}
+	// The harness's own keys: every actor is distinct and carries the id.
+	seen := map[string]bool{}
+	for role, actor := range e.actors {
+		if seen[actor] || !strings.HasPrefix(actor, "key:") || !strings.HasSuffix(actor, ":"+role+"-key") {
+			t.Errorf("actor %q of %s", actor, role)
+		}
+		seen[actor] = true
 	}
 }

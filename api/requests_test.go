@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -54,13 +55,13 @@ func TestRequestAuditRecordsCommandsAndRefusals(t *testing.T) {
 			int(it["status"].(float64))})
 	}
 	want := []seen{
-		{"POST", "/v1/leads", "key:sales-key", "sales", 201},
+		{"POST", "/v1/leads", e.actors["sales"], "sales", 201},
 		{"POST", "/v1/leads", "", "", 401},
 		{"GET", "/v1/leads", "", "", 401},
-		{"POST", "/v1/tickets", "key:sales-key", "sales", 403},
-		{"POST", "/v1/leads/{id}/qualify", "key:auditor-key", "auditor", 403},
-		{"POST", "/v1/leads/{id}/qualify", "key:sales-key", "sales", 400},
-		{"GET", "/v1/keys", "key:analyst-key", "analyst", 403},
+		{"POST", "/v1/tickets", e.actors["sales"], "sales", 403},
+		{"POST", "/v1/leads/{id}/qualify", e.actors["auditor"], "auditor", 403},
+		{"POST", "/v1/leads/{id}/qualify", e.actors["sales"], "sales", 400},
+		{"GET", "/v1/keys", e.actors["analyst"], "analyst", 403},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("request audit:\n got  %v\n want %v", got, want)
@@ -80,8 +81,8 @@ func TestRequestAuditRecordsCommandsAndRefusals(t *testing.T) {
 	if n := len(requestEntries(t, e, "&status=403", 1)); n != 3 {
 		t.Errorf("%d entries with status 403, want 3", n)
 	}
-	if n := len(requestEntries(t, e, "&actor=key:sales-key", 2)); n != 3 {
-		t.Errorf("%d entries by key:sales-key, want 3", n)
+	if n := len(requestEntries(t, e, "&actor="+url.QueryEscape(e.actors["sales"]), 2)); n != 3 {
+		t.Errorf("%d entries by %s, want 3", n, e.actors["sales"])
 	}
 	if n := len(requestEntries(t, e, "&from=2000-01-01&to=2001-01-01", 50)); n != 0 {
 		t.Errorf("%d entries in 2000, want 0", n)

@@ -62,6 +62,11 @@ type Options struct {
 	// CustomReports are analysts' declarative reports. Optional: without
 	// it the /v1/reports/custom routes answer 503.
 	CustomReports CustomReports
+	// RateLimit bounds each API key's requests under /v1 (zero: off).
+	RateLimit RateLimit
+	// RequestTimeout bounds each request's work (zero: none): at the
+	// deadline it is cancelled and answered 503.
+	RequestTimeout time.Duration
 }
 
 // NewRouter returns the HTTP handler. It fails only when the metrics cannot
@@ -80,7 +85,7 @@ func NewRouter(o Options) (http.Handler, error) {
 	}
 	errs := errorWriter{log: o.Logger}
 	r := chi.NewRouter()
-	r.Use(correlation, m.middleware, recoverer(errs))
+	r.Use(correlation, m.middleware, recoverer(errs), timeLimited(o.RequestTimeout))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		errs.write(w, r, requestErr(kindNotFound, "no route for "+r.URL.Path))
 	})
@@ -103,7 +108,7 @@ func NewRouter(o Options) (http.Handler, error) {
 	r.Get("/openapi.json", serveOpenAPI)
 	s := &server{errs: errs, keys: o.Keys, responses: o.Responses, cmds: o.Commands,
 		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports, requests: o.Requests, verifier: o.Verifier,
-		automations: o.Automations, webhooks: o.Webhooks}
+		automations: o.Automations, webhooks: o.Webhooks, rateLimit: o.RateLimit}
 	s.custom = o.CustomReports
 	if s.custom == nil {
 		s.custom = noCustomReports{}

@@ -89,6 +89,7 @@ type server struct {
 	automations Automations
 	webhooks    Webhooks
 	custom      CustomReports
+	rateLimit   RateLimit
 	// root is the whole router, to name the route of a request refused
 	// before routing.
 	root chi.Routes
@@ -96,7 +97,7 @@ type server struct {
 
 // routes mounts every /v1 route.
 func (s *server) routes(r chi.Router) {
-	r.Use(s.recordRequests, authenticate(s.keys, s.errs.write))
+	r.Use(s.recordRequests, authenticate(s.keys, s.errs.write), rateLimited(s.rateLimit, s.errs.write), storableInput(s.errs.write))
 	s.leadRoutes(r)
 	s.accountRoutes(r)
 	s.opportunityRoutes(r)

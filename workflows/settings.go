@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"crm/aggregates"
+	"crm/internal/strictjson"
 )
 
 // Setting names.
@@ -133,26 +133,20 @@ ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`, na
 	return raw, nil
 }
 
-// strict decodes body into v refusing unknown fields and trailing data.
+// strict decodes body into v (see strictjson.Decode): unknown or
+// wrongly cased fields, duplicate keys, NUL characters, invalid UTF-8 and
+// trailing data are refused naming the field.
 func strict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &te):
-			field := te.Field
-			if field == "" {
+	if err := strictjson.Decode(body, v); err != nil {
+		var se *strictjson.Error
+		if errors.As(err, &se) {
+			field := se.Field
+			if field == strictjson.Body {
 				field = "body"
 			}
-			return invalidSetting(field, "must be a %s", te.Type.String())
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return invalidSetting(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "unknown field")
+			return invalidSetting(field, "%s", se.Message)
 		}
 		return invalidSetting("body", "malformed JSON: %v", err)
-	}
-	if dec.More() {
-		return invalidSetting("body", "trailing data after the JSON object")
 	}
 	return nil
 }

@@ -14,12 +14,15 @@ import (
 	"syscall"
 	"time"
 
+	"crm/api"
 	"crm/internal/apikeys"
 	"crm/internal/app"
 	"crm/internal/customreports"
 	"crm/projections"
 	"crm/workflows/natsbus"
 	"crm/workflows/webhooks"
+
+	"golang.org/x/net/netutil"
 )
 
 type serveConfig struct {
@@ -35,10 +38,15 @@ type serveConfig struct {
 	bus             busValue
 	automations     bool
 	pprofAddr       pprofAddrValue
+	rateLimit       float64
+	rateBurst       int
+	maxConnections  int
+	requestTimeout  time.Duration
 }
 
 func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
-	c := serveConfig{addr: addrValue{value: ":8080"}, shutdownTimeout: positiveDuration{value: 15 * time.Second}}
+	c := serveConfig{addr: addrValue{value: ":8080"}, shutdownTimeout: positiveDuration{value: 15 * time.Second},
+		rateBurst: 200, maxConnections: 1024, requestTimeout: 60 * time.Second}
 	f := serveFlags(&c)
 	if err := f.parse(args); err != nil {
 		if err == errHelp {
@@ -72,6 +80,14 @@ func serveFlags(c *serveConfig) *flagSet {
 	f.withEnv("pprof-addr", "CRM_PPROF_ADDR")
 	f.Var(&c.bus, "bus", "publish integration events to NATS JetStream at this URL (nats://host:4222); empty: in-process only")
 	f.withEnv("bus", "CRM_BUS")
+	f.Float64Var(&c.rateLimit, "rate-limit", 0, "requests per second each API key may make under /v1, beyond --rate-burst (429 with Retry-After); 0: off")
+	f.withEnv("rate-limit", "CRM_RATE_LIMIT")
+	f.IntVar(&c.rateBurst, "rate-burst", c.rateBurst, "requests an API key may make at once before --rate-limit applies")
+	f.withEnv("rate-burst", "CRM_RATE_BURST")
+	f.IntVar(&c.maxConnections, "max-connections", c.maxConnections, "concurrent HTTP connections accepted; more wait to be accepted; 0: unlimited")
+	f.withEnv("max-connections", "CRM_MAX_CONNECTIONS")
+	f.DurationVar(&c.requestTimeout, "request-timeout", c.requestTimeout, "how long one request's work may take before it is cancelled and answered 503; 0: no limit")
+	f.withEnv("request-timeout", "CRM_REQUEST_TIMEOUT")
 	return f
 }
 
@@ -87,6 +103,9 @@ func (c *serveConfig) check() error {
 	// sealer and the projectors' reads need more besides.
 	if need := len(projections.All()) + 5; c.db.maxConns < need {
 		return &usageError{msg: fmt.Sprintf("invalid value for -db-max-conns: serve needs at least %d", need)}
+	}
+	if c.rateLimit < 0 || c.rateBurst < 1 || c.maxConnections < 0 || c.requestTimeout < 0 {
+		return &usageError{msg: "invalid limits: -rate-limit, -max-connections and -request-timeout must not be negative, -rate-burst at least 1"}
 	}
 	if c.bootstrapKey != "" {
 		if err := apikeys.CheckSecret(c.bootstrapKey); err != nil {
@@ -167,7 +186,8 @@ func (c *serveConfig) appConfig(log *slog.Logger) app.Config {
 			BusURL:   c.bus.value,
 		},
 		Reports: &customreports.Options{},
-		HTTP:    &app.HTTPConfig{Version: versionString()},
+		HTTP: &app.HTTPConfig{Version: versionString(), RequestTimeout: c.requestTimeout,
+			RateLimit: api.RateLimit{PerSecond: c.rateLimit, Burst: c.rateBurst}},
 	}
 }
 
@@ -176,6 +196,9 @@ func listen(c serveConfig, handler http.Handler, log *slog.Logger) (*http.Server
 	ln, err := net.Listen("tcp", c.addr.value)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("listen on %s: %w", c.addr.value, err)
+	}
+	if c.maxConnections > 0 {
+		ln = netutil.LimitListener(ln, c.maxConnections)
 	}
 	srv := &http.Server{
 		Handler:           handler,

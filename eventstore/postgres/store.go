@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -320,6 +321,11 @@ ORDER BY position LIMIT $3`
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Cursor, limit int) ([]eventstore.Event, error) {
 	if limit <= 0 {
 		limit = s.opts.BatchSize
+	}
+	if after.Minor > math.MaxInt64 {
+		// Positions are bigint: no event of this store lies at such a
+		// cursor, so it was not made here.
+		return nil, fmt.Errorf("read log after %q: %w: position beyond bigint", after, eventstore.ErrInvalidCursor)
 	}
 	q := readAllSQL
 	if s.naiveReads {

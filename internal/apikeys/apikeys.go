@@ -14,9 +14,11 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"crm/internal/pgmigrate"
@@ -48,8 +50,13 @@ type Key struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
-// Principal is the actor name events record for this key.
-func (k Key) Principal() string { return "key:" + k.Name }
+// Principal is the actor events record for this key: "key:<id>:<name>".
+// The id makes it unique even across renamed or reissued keys; the name
+// keeps it readable.
+func (k Key) Principal() string { return Actor(k.ID.String(), k.Name) }
+
+// Actor is the actor of the key with this id and name: "key:<id>:<name>".
+func Actor(id, name string) string { return "key:" + id + ":" + name }
 
 // Store keeps keys in PostgreSQL.
 type Store struct{ pool *pgxpool.Pool }
@@ -87,6 +94,9 @@ func checkNameRole(name, role string) error {
 	if strings.TrimSpace(name) == "" || len(name) > 200 {
 		return fmt.Errorf("%w: name must be 1 to 200 characters", ErrInvalid)
 	}
+	if !utf8.ValidString(name) || strings.ContainsRune(name, 0) {
+		return fmt.Errorf("%w: name must be valid UTF-8 without NUL characters", ErrInvalid)
+	}
 	if !slices.Contains(Roles, role) {
 		return fmt.Errorf("%w: role %q is not one of %s", ErrInvalid, role, strings.Join(Roles, ", "))
 	}
@@ -116,6 +126,10 @@ func (s *Store) CreateWithSecret(ctx context.Context, name, role, secret string)
 	err := s.pool.QueryRow(ctx,
 		`INSERT INTO crm_api_keys (id, name, role, key_hash) VALUES ($1, $2, $3, $4) RETURNING created_at`,
 		k.ID, name, role, hash(secret)).Scan(&k.CreatedAt)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "crm_api_keys_name" {
+		return Key{}, fmt.Errorf("create api key %q: %w", name, ErrNameTaken)
+	}
 	if err != nil {
 		return Key{}, fmt.Errorf("create api key %q: %w", name, err)
 	}

@@ -7,6 +7,8 @@ const (
 	KindNotFound = "not_found"
 	// KindInvalid: a bad name, role or secret.
 	KindInvalid = "invalid"
+	// KindConflict: the name belongs to another key.
+	KindConflict = "conflict"
 )
 
 // kindError is a sentinel error with its kind and code.
@@ -26,4 +28,7 @@ var (
 	ErrNotFound error = &kindError{"api key not found", KindNotFound, "not_found"}
 	// ErrInvalid is returned for a bad name, role or secret (KindInvalid).
 	ErrInvalid error = &kindError{"invalid api key", KindInvalid, ""}
+	// ErrNameTaken is returned when another key, active or revoked,
+	// already has the name (KindConflict, code "name_taken").
+	ErrNameTaken error = &kindError{"api key name taken", KindConflict, "name_taken"}
 )

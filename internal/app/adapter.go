@@ -134,6 +134,9 @@ func (a *Adapter) Events(ctx context.Context, after string, limit int, types []s
 	scanned := 0
 	for len(out) < limit && scanned < feedScan*limit {
 		batch, err := a.events.ReadAll(ctx, cursor, limit)
+		if errors.Is(err, eventstore.ErrInvalidCursor) {
+			return nil, "", api.ErrBadPosition
+		}
 		if err != nil {
 			return nil, "", err
 		}

@@ -107,6 +107,10 @@ type HTTPConfig struct {
 	// Metrics is the registry /metrics serves; nil: a new one with the Go
 	// and process collectors.
 	Metrics *prometheus.Registry
+	// RateLimit bounds each API key's request rate (zero: off).
+	RateLimit api.RateLimit
+	// RequestTimeout bounds each request's work (zero: none).
+	RequestTimeout time.Duration
 }
 
 // App is the built object graph. Fields of parts not asked for are nil.
@@ -407,7 +411,7 @@ func (a *App) buildHTTP(context.Context) error {
 		Keys: KeysForAPI(a.Keys), Commands: a.Commands, Responses: a.Repository,
 		Progress: a.Adapter, Projections: a.Adapter, Feed: a.Adapter,
 		Lists: a.Queries, Audit: a.Queries, Reports: a.Queries, Requests: a.Requests,
-		Verifier: noVerifier{}}
+		Verifier: noVerifier{}, RateLimit: hc.RateLimit, RequestTimeout: hc.RequestTimeout}
 	if a.Integrity != nil {
 		o.Verifier = a.Integrity
 	}

@@ -13,8 +13,8 @@ import (
 )
 
 // KeysForAPI adapts a key store to the HTTP layer's api.Keys, mapping
-// apikeys.ErrNotFound to api.ErrUnknownKey and apikeys.ErrInvalid to
-// api.ErrBadKey.
+// apikeys.ErrNotFound to api.ErrUnknownKey, apikeys.ErrInvalid to
+// api.ErrBadKey and apikeys.ErrNameTaken to api.ErrKeyNameTaken.
 func KeysForAPI(s *apikeys.Store) api.Keys { return apiKeys{store: s} }
 
 type apiKeys struct{ store *apikeys.Store }
@@ -34,6 +34,8 @@ func mapKeyErr(err error) error {
 		return fmt.Errorf("%w: %w", api.ErrUnknownKey, err)
 	case errors.Is(err, apikeys.ErrInvalid):
 		return fmt.Errorf("%w: %w", api.ErrBadKey, err)
+	case errors.Is(err, apikeys.ErrNameTaken):
+		return fmt.Errorf("%w: %w", api.ErrKeyNameTaken, err)
 	}
 	return err
 }

@@ -62,7 +62,7 @@ var rules = []rule{
 		why: "projections read the log through the store contract and write read models"},
 	{covers: under("crm/api"), banned: []string{pgx, "crm/eventstore/postgres", "crm/eventstore/esdb", esdb},
 		why: "the HTTP API reaches storage only through small interfaces"},
-	{covers: under("crm/workflows"), ours: []string{"crm/aggregates", "crm/commands", "crm/eventstore", "crm/internal/pgmigrate", "crm/workflows/..."},
+	{covers: under("crm/workflows"), ours: []string{"crm/aggregates", "crm/commands", "crm/eventstore", "crm/internal/pgmigrate", "crm/internal/strictjson", "crm/workflows/..."},
 		why: "automations act through the command bus and read the store contract"},
 }
 

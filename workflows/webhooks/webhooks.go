@@ -23,6 +23,7 @@ import (
 
 	"crm/aggregates"
 	"crm/internal/pgmigrate"
+	"crm/internal/strictjson"
 	"crm/workflows"
 )
 
@@ -111,24 +112,16 @@ func (w *Webhooks) Create(ctx context.Context, body []byte) (Webhook, error) {
 		Events []string `json:"events"`
 		Secret string   `json:"secret"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			field := te.Field
-			if field == "" {
-				field = "body"
-			}
-			return Webhook{}, invalid(field, "must be a "+te.Type.String())
+	if err := strictjson.Decode(body, &req); err != nil {
+		var se *strictjson.Error
+		if !errors.As(err, &se) {
+			return Webhook{}, invalid("body", "malformed JSON")
 		}
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return Webhook{}, invalid(strings.Trim(f, `"`), "unknown field")
+		field := se.Field
+		if field == strictjson.Body {
+			field = "body"
 		}
-		return Webhook{}, invalid("body", "malformed JSON")
-	}
-	if dec.More() {
-		return Webhook{}, invalid("body", "trailing data after the JSON object")
+		return Webhook{}, invalid(field, se.Message)
 	}
 	if req.URL == "" {
 		return Webhook{}, invalid("url", "is required")
