@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -187,7 +188,7 @@ func TestErasure(t *testing.T) {
 	}
 	// The erasure is a command like any other: in the request audit with
 	// its actor.
-	ra := e.must(200, e.do("auditor", "GET", "/v1/audit/requests?actor=key:admin-key", nil))
+	ra := e.must(200, e.do("auditor", "GET", "/v1/audit/requests?actor="+url.QueryEscape(e.actors["admin"]), nil))
 	if !strings.Contains(string(ra.raw), "/v1/privacy/erasure") {
 		t.Errorf("request audit: %s", ra.raw)
 	}
