@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -53,6 +54,12 @@ type Options struct {
 	// Revealer, when set, reveals personal values just before a request
 	// is sent; the delivery log keeps the event as stored (encrypted).
 	Revealer workflows.Revealer
+	// SubscriptionsTTL is how long the list of active subscriptions that
+	// events are matched against is kept in memory (default 1 s). A
+	// subscription created or deleted through this Webhooks applies to
+	// the next event at once; one changed by another process, within
+	// SubscriptionsTTL.
+	SubscriptionsTTL time.Duration
 }
 
 // Webhooks manages subscriptions and delivers events to them.
@@ -61,6 +68,62 @@ type Webhooks struct {
 	opts   Options
 	client *http.Client
 	wake   chan struct{}
+	subs   subscriptions
+}
+
+// subscriptions are the active subscriptions as last read, and when.
+type subscriptions struct {
+	mu   sync.Mutex
+	list []subscription
+	read time.Time
+	// gen counts changes made here; a read that began before one is not
+	// kept.
+	gen uint64
+}
+
+// subscription is what an event is matched against.
+type subscription struct {
+	id     uuid.UUID
+	events []string
+}
+
+// changed forgets the cached list: a subscription was created or
+// deleted here.
+func (s *subscriptions) changed() {
+	s.mu.Lock()
+	s.list, s.read = nil, time.Time{}
+	s.gen++
+	s.mu.Unlock()
+}
+
+// active returns the active subscriptions, read again when the cached
+// list is older than ttl.
+func (w *Webhooks) active(ctx context.Context) ([]subscription, error) {
+	s := &w.subs
+	s.mu.Lock()
+	list, read, gen := s.list, s.read, s.gen
+	s.mu.Unlock()
+	if !read.IsZero() && time.Since(read) < w.opts.SubscriptionsTTL {
+		return list, nil
+	}
+	at := time.Now()
+	rows, err := w.pool.Query(ctx, `SELECT id, events FROM crm_webhooks WHERE deleted_at IS NULL`)
+	if err != nil {
+		return nil, err
+	}
+	list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (subscription, error) {
+		var sub subscription
+		return sub, r.Scan(&sub.id, &sub.events)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.gen == gen {
+		s.list, s.read = list, at
+	}
+	s.mu.Unlock()
+	return list, nil
 }
 
 // New returns the webhooks over a migrated pool (see Migrations).
@@ -76,6 +139,9 @@ func New(pool *pgxpool.Pool, opts Options) *Webhooks {
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 10
+	}
+	if opts.SubscriptionsTTL <= 0 {
+		opts.SubscriptionsTTL = time.Second
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
@@ -145,6 +211,7 @@ func (w *Webhooks) Create(ctx context.Context, body []byte) (Webhook, error) {
 		h.ID, h.URL, h.Events, req.Secret).Scan(&h.CreatedAt); err != nil {
 		return Webhook{}, fmt.Errorf("store webhook: %w", err)
 	}
+	w.subs.changed()
 	h.CreatedAt = h.CreatedAt.UTC()
 	return h, nil
 }
@@ -197,6 +264,7 @@ func (w *Webhooks) List(ctx context.Context) ([]Webhook, error) {
 // attempted. An unknown id is an aggregates.Error NotFound.
 func (w *Webhooks) Delete(ctx context.Context, id string) error {
 	tag, err := w.pool.Exec(ctx, `UPDATE crm_webhooks SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL`, id)
+	w.subs.changed()
 	if err != nil {
 		return err
 	}
@@ -213,18 +281,7 @@ func (w *Webhooks) Name() string { return "webhooks" }
 // every active subscription whose patterns match its type, once per
 // subscription and event however often ev is delivered.
 func (w *Webhooks) Handle(ctx context.Context, ev workflows.Event) error {
-	rows, err := w.pool.Query(ctx, `SELECT id, events FROM crm_webhooks WHERE deleted_at IS NULL`)
-	if err != nil {
-		return err
-	}
-	type sub struct {
-		id     uuid.UUID
-		events []string
-	}
-	subs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (sub, error) {
-		var s sub
-		return s, r.Scan(&s.id, &s.events)
-	})
+	subs, err := w.active(ctx)
 	if err != nil {
 		return err
 	}
