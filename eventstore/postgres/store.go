@@ -37,6 +37,13 @@ type Options struct {
 	// Logger receives background errors (lost listener connection and the
 	// like); defaults to slog.Default().
 	Logger *slog.Logger
+	// MaxGroup is the most concurrent appends Append stores together in
+	// one transaction (group commit); defaults to 64, and 1 stores each
+	// append in its own.
+	MaxGroup int
+	// Flushers is how many groups may be being stored at once; defaults
+	// to 2.
+	Flushers int
 }
 
 // Store is the PostgreSQL event store. It implements eventstore.Store.
@@ -52,6 +59,10 @@ type Store struct {
 	wg       sync.WaitGroup
 	once     sync.Once
 	closed   chan struct{}
+	queue    chan *appendReq
+	// qmu guards qclosed: once set, nothing more enters queue.
+	qmu     sync.RWMutex
+	qclosed bool
 
 	// naiveReads makes ReadAll use a plain "position > cursor" scan. It
 	// exists only so a test can show that the ordering test catches the
@@ -83,6 +94,12 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.MaxGroup == 0 {
+		opts.MaxGroup = 64
+	}
+	if opts.Flushers <= 0 {
+		opts.Flushers = 2
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Store{
 		pool:     pool,
@@ -92,10 +109,17 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 		kick:     make(chan struct{}, 1),
 		cancel:   cancel,
 		closed:   make(chan struct{}),
+		queue:    make(chan *appendReq, 4*opts.MaxGroup),
 	}
 	s.wg.Add(2)
 	go s.listen(ctx)
 	go s.notify(ctx)
+	if opts.MaxGroup > 1 {
+		s.wg.Add(opts.Flushers)
+		for range opts.Flushers {
+			go s.flushLoop(ctx)
+		}
+	}
 	return s
 }
 
@@ -107,6 +131,7 @@ func (s *Store) Close() error {
 		close(s.closed)
 		s.cancel()
 		s.wg.Wait()
+		s.closeQueue()
 	})
 	return nil
 }
@@ -116,8 +141,13 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Append implements eventstore.Store. It fills zero event ids in streams in
 // place, so a caller that retries the same slice after an unknown outcome
-// gets an idempotent append.
+// gets an idempotent append. Concurrent appends with exact expectations
+// and no ids of their own are stored together, a group per transaction
+// (see Options.MaxGroup), each checked on its own.
 func (s *Store) Append(ctx context.Context, streams ...eventstore.StreamEvents) (eventstore.AppendResult, error) {
+	if s.groupable(streams) {
+		return s.appendGrouped(ctx, streams)
+	}
 	res, err := s.append(ctx, s.pool, streams)
 	if err != nil {
 		return res, err
