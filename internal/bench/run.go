@@ -101,6 +101,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	if err := baseline(ctx, pool, c, &r); err != nil {
 		return r, err
 	}
+	if err := appendVsPeer(ctx, c, &r); err != nil {
+		return r, err
+	}
 	if err := againstServer(ctx, pool, c, &r); err != nil {
 		return r, err
 	}
