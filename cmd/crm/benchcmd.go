@@ -25,9 +25,10 @@ import (
 )
 
 const benchSynopsis = `Measure the engine against the raw limits of its PostgreSQL server in one run:
-raw INSERT transactions vs a command mix over HTTP, a rebuild of every
-projector vs INSERT … SELECT, command-to-read-model lag, a long stream vs a
-fresh one, and peak memory of the server and of a rebuild. Without
+raw INSERT transactions vs a command mix over HTTP, single-event appends
+(crm_append) vs Message DB's write_message, a rebuild of every projector vs
+INSERT … SELECT, command-to-read-model lag, a long stream vs a fresh one,
+and peak memory of the server and of a rebuild. Without
 --database-url it runs on a private embedded server in a temporary directory;
 with it, in a database of its own on that server. Both are removed at the end.`
 

@@ -222,11 +222,17 @@ func comparePeers(ctx context.Context, pool *pgxpool.Pool, writers, rounds int, 
 		{name: "write_message", op: WriteMessageOp(pool, writers)},
 	}
 	// Connections, plans and the first streams: not measured.
-	for _, e := range engines {
-		if _, err := Load(ctx, writers, int64(20*writers), 0, e.op, nil); err != nil {
+	progress.Phase("append warm-up", "tx")
+	for i, e := range engines {
+		_, err := Load(ctx, writers, int64(20*writers), 0, e.op, func(frac float64, done int64) {
+			progress.Update((float64(i)+frac)/float64(len(engines)), int64(i*20*writers)+done)
+		})
+		if err != nil {
+			progress.Done()
 			return peerFigures{}, fmt.Errorf("append phase: warm-up: %w", err)
 		}
 	}
+	progress.Done()
 	for round := range rounds {
 		order := engines
 		if round%2 == 1 {

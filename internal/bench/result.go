@@ -122,7 +122,7 @@ func (r Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "raw INSERT tx/s (%d writers)\t%.0f\t\t\t\n", r.Concurrency, r.BaselineInsertTPS)
 	fmt.Fprintf(tw, "raw INSERT p50 / p99\t%.1f / %.1f ms\t\t\t\n", r.BaselineP50ms, r.BaselineP99ms)
 	fmt.Fprintf(tw, "Message DB write_message tx/s\t%.0f, p99 %.1f ms\t\t\t\n", r.PeerWriteTPS, r.PeerP99ms)
-	fmt.Fprintf(tw, "crm_append tx/s\t%.0f, p99 %.1f ms\t\t\t\n", r.AppendTPS, r.AppendP99ms)
+	fmt.Fprintf(tw, "crm_append tx/s\t%.0f (%.2f× raw INSERT), p99 %.1f ms\t\t\t\n", r.AppendTPS, r.AppendRatio, r.AppendP99ms)
 	fmt.Fprintf(tw, "commands/s (%d clients)\t%.0f\t\t\t\n", r.Concurrency, r.CommandTPS)
 	fmt.Fprintf(tw, "command p50 / p95 / p99\t%.1f / %.1f / %.1f ms\t\t\t\n", r.CommandP50ms, r.CommandP95ms, r.CommandP99ms)
 	fmt.Fprintf(tw, "lag p50 at %.0f commands/s\t%.1f ms\t\t\t\n", r.LagCommandsPerS, r.LagP50ms)
