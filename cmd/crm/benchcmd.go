@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"crm/eventstore/postgres"
 	"crm/internal/bench"
 	"crm/internal/embeddedpg"
 )
@@ -126,7 +127,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("find the crm binary: %w", err)
 	}
 	cfg := bench.Config{Executable: exe, Concurrency: c.concurrency, Quick: c.quick, LongSamples: 200, Events: 1_000_000,
-		Commands: 60 * time.Second, Progress: &benchProgress{w: stderr}, ServeFlags: c.serveFlags}
+		Commands: 60 * time.Second, Progress: &benchProgress{w: stderr}, ServeFlags: c.serveFlags,
+		EventStoreMigrations: postgres.Migrations}
 	if c.quick {
 		cfg.LongSamples, cfg.Events, cfg.Commands = 50, 200_000, 20*time.Second
 	}

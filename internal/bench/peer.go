@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"crm/eventstore/postgres"
+	"crm/internal/pgmigrate"
 )
 
 // messageDBFiles are the vendored Message DB scripts (see
@@ -108,12 +108,13 @@ func PeerPool(ctx context.Context, url string, conns int) (*pgxpool.Pool, error)
 }
 
 // InstallPeers creates, in the database of pool (a PeerPool), the event
-// store's schema in AppendSchema and Message DB in MessageDBSchema.
-func InstallPeers(ctx context.Context, pool *pgxpool.Pool) error {
+// store's schema (eventStore, its migrations) in AppendSchema and Message
+// DB in MessageDBSchema.
+func InstallPeers(ctx context.Context, pool *pgxpool.Pool, eventStore pgmigrate.Set) error {
 	if _, err := pool.Exec(ctx, `CREATE SCHEMA `+AppendSchema); err != nil {
 		return fmt.Errorf("append phase: %w", err)
 	}
-	if err := postgres.Migrate(ctx, pool); err != nil {
+	if err := pgmigrate.Migrate(ctx, pool, eventStore); err != nil {
 		return fmt.Errorf("append phase: %w", err)
 	}
 	return InstallMessageDB(ctx, pool)
@@ -283,7 +284,7 @@ func appendVsPeer(ctx context.Context, c Config, r *Result) error {
 		return err
 	}
 	defer pool.Close()
-	if err := InstallPeers(ctx, pool); err != nil {
+	if err := InstallPeers(ctx, pool, c.EventStoreMigrations); err != nil {
 		return err
 	}
 	f, err := comparePeers(ctx, pool, c.Concurrency, PeerRounds, max(c.Baseline/PeerRounds, time.Second), c.Progress)

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"crm/eventstore/postgres"
 	"crm/internal/testdb"
 )
 
@@ -24,7 +25,7 @@ func peerDatabase(t testing.TB, conns int) *pgxpool.Pool {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	if err := InstallPeers(ctx, pool); err != nil {
+	if err := InstallPeers(ctx, pool, postgres.Migrations); err != nil {
 		t.Fatal(err)
 	}
 	return pool
