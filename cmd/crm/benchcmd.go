@@ -20,14 +20,16 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"crm/eventstore/postgres"
 	"crm/internal/bench"
 	"crm/internal/embeddedpg"
 )
 
 const benchSynopsis = `Measure the engine against the raw limits of its PostgreSQL server in one run:
-raw INSERT transactions vs a command mix over HTTP, a rebuild of every
-projector vs INSERT … SELECT, command-to-read-model lag, a long stream vs a
-fresh one, and peak memory of the server and of a rebuild. Without
+raw INSERT transactions vs a command mix over HTTP, single-event appends
+(crm_append) vs Message DB's write_message, a rebuild of every projector vs
+INSERT … SELECT, command-to-read-model lag, a long stream vs a fresh one,
+and peak memory of the server and of a rebuild. Without
 --database-url it runs on a private embedded server in a temporary directory;
 with it, in a database of its own on that server. Both are removed at the end.`
 
@@ -125,7 +127,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("find the crm binary: %w", err)
 	}
 	cfg := bench.Config{Executable: exe, Concurrency: c.concurrency, Quick: c.quick, LongSamples: 200, Events: 1_000_000,
-		Commands: 60 * time.Second, Progress: &benchProgress{w: stderr}, ServeFlags: c.serveFlags}
+		Commands: 60 * time.Second, Progress: &benchProgress{w: stderr}, ServeFlags: c.serveFlags,
+		EventStoreMigrations: postgres.Migrations}
 	if c.quick {
 		cfg.LongSamples, cfg.Events, cfg.Commands = 50, 200_000, 20*time.Second
 	}

@@ -41,7 +41,8 @@ func TestBenchTinyRun(t *testing.T) {
 	}
 	for _, key := range []string{"baseline_insert_tps", "baseline_p99_ms", "command_tps", "command_ratio", "command_p99_ms",
 		"rebuild_events_per_s", "baseline_insert_select_rows_per_s", "rebuild_ratio", "lag_p50_ms", "lag_p99_ms",
-		"long_stream_ratio", "serve_rss_mib", "rebuild_rss_mib"} {
+		"long_stream_ratio", "serve_rss_mib", "rebuild_rss_mib",
+		"peer_write_tps", "peer_p99_ms", "append_tps", "append_p99_ms", "append_vs_peer", "append_ratio"} {
 		v, ok := figures[key].(float64)
 		if !ok {
 			t.Errorf("%s: missing or not a number in %s", key, raw)
@@ -75,7 +76,12 @@ func TestBenchTinyRun(t *testing.T) {
 	if n, _ := figures["rebuild_events"].(float64); n < 3000 {
 		t.Errorf("rebuild_events = %v, want at least the 3000 asked for", n)
 	}
-	for _, figure := range []string{"commands/s vs raw INSERT tx/s", "command p99 vs raw INSERT p99",
+	for _, row := range []string{"Message DB write_message tx/s", "crm_append tx/s"} {
+		if !strings.Contains(stdout, row) {
+			t.Errorf("no %q row in:\n%s", row, stdout)
+		}
+	}
+	for _, figure := range []string{"append vs Message DB", "commands/s vs raw INSERT tx/s", "command p99 vs raw INSERT p99",
 		"rebuild events/s vs INSERT … SELECT rows/s", "lag p99", "10,000-event stream", "serve peak RSS", "rebuild peak RSS"} {
 		var line string
 		for l := range strings.SplitSeq(stdout, "\n") {

@@ -29,6 +29,17 @@ type Result struct {
 	BaselinePGCPUms     float64 `json:"baseline_pg_cpu_ms"`
 	BaselineClientCPUms float64 `json:"baseline_client_cpu_ms"`
 
+	// Phase 1b: single-event appends with crm_append against Message DB's
+	// write_message at the same concurrency and payload: median tx/s of
+	// the rounds, p99 of all their operations. AppendVsPeer is AppendTPS
+	// over PeerWriteTPS, AppendRatio AppendTPS over BaselineInsertTPS.
+	PeerWriteTPS float64 `json:"peer_write_tps"`
+	PeerP99ms    float64 `json:"peer_p99_ms"`
+	AppendTPS    float64 `json:"append_tps"`
+	AppendP99ms  float64 `json:"append_p99_ms"`
+	AppendVsPeer float64 `json:"append_vs_peer"`
+	AppendRatio  float64 `json:"append_ratio"`
+
 	// Phase 2: the command mix over HTTP.
 	CommandTPS   float64 `json:"command_tps"`
 	CommandRatio float64 `json:"command_ratio"`
@@ -98,6 +109,7 @@ func (r Result) Checks() []Check {
 		return Check{figure, value, target, ratio, ratio <= limit}
 	}
 	return []Check{
+		atLeast("append vs Message DB", fmt.Sprintf("%.0f vs %.0f", r.AppendTPS, r.PeerWriteTPS), "≥ 1.0×", r.AppendVsPeer, 1),
 		atLeast("commands/s vs raw INSERT tx/s", fmt.Sprintf("%.0f vs %.0f", r.CommandTPS, r.BaselineInsertTPS),
 			"≥ 0.6× (stretch 0.8×)", r.CommandRatio, 0.6),
 		atMost("command p99 vs raw INSERT p99", fmt.Sprintf("%.1f vs %.1f ms", r.CommandP99ms, r.BaselineP99ms),
@@ -119,6 +131,8 @@ func (r Result) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, "FIGURE\tVALUE\tTARGET\tRATIO\tRESULT")
 	fmt.Fprintf(tw, "raw INSERT tx/s (%d writers)\t%.0f\t\t\t\n", r.Concurrency, r.BaselineInsertTPS)
 	fmt.Fprintf(tw, "raw INSERT p50 / p99\t%.1f / %.1f ms\t\t\t\n", r.BaselineP50ms, r.BaselineP99ms)
+	fmt.Fprintf(tw, "Message DB write_message tx/s\t%.0f, p99 %.1f ms\t\t\t\n", r.PeerWriteTPS, r.PeerP99ms)
+	fmt.Fprintf(tw, "crm_append tx/s\t%.0f (%.2f× raw INSERT), p99 %.1f ms\t\t\t\n", r.AppendTPS, r.AppendRatio, r.AppendP99ms)
 	fmt.Fprintf(tw, "commands/s (%d clients)\t%.0f\t\t\t\n", r.Concurrency, r.CommandTPS)
 	fmt.Fprintf(tw, "command p50 / p95 / p99\t%.1f / %.1f / %.1f ms\t\t\t\n", r.CommandP50ms, r.CommandP95ms, r.CommandP99ms)
 	fmt.Fprintf(tw, "lag p50 at %.0f commands/s\t%.1f ms\t\t\t\n", r.LagCommandsPerS, r.LagP50ms)

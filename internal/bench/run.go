@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"crm/internal/pgmigrate"
 	"crm/readmodels"
 )
 
@@ -53,6 +54,10 @@ type Config struct {
 	// ServeFlags are added to the server's command line, after the
 	// bench's own flags.
 	ServeFlags []string
+	// EventStoreMigrations are the event store's migrations (package
+	// eventstore/postgres): the append phase applies them to a schema of
+	// its own to call crm_append directly.
+	EventStoreMigrations pgmigrate.Set
 	// Quick is recorded in the result.
 	Quick bool
 	// Progress, when not nil, is told about each phase.
@@ -78,7 +83,8 @@ var lagProjectors = []string{readmodels.ListsProjector, readmodels.ReportsProjec
 // figures. Children it starts are stopped before it returns, also when ctx
 // is cancelled.
 func Run(ctx context.Context, c Config) (Result, error) {
-	if c.Concurrency < 1 || c.Events < 1 || c.LongSamples < 1 || c.Baseline <= 0 || c.Commands <= 0 || c.Lag <= 0 {
+	if c.Concurrency < 1 || c.Events < 1 || c.LongSamples < 1 || c.Baseline <= 0 || c.Commands <= 0 || c.Lag <= 0 ||
+		c.EventStoreMigrations.FS == nil {
 		return Result{}, fmt.Errorf("bench: invalid configuration %+v", c)
 	}
 	if c.Progress == nil {
@@ -102,6 +108,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	c.cpu = newCPUMeter(ctx, pool)
 	c.stmts = newStatementMeter(ctx, pool)
 	if err := baseline(ctx, pool, c, &r); err != nil {
+		return r, err
+	}
+	if err := appendVsPeer(ctx, c, &r); err != nil {
 		return r, err
 	}
 	if err := againstServer(ctx, pool, c, &r); err != nil {
