@@ -43,9 +43,9 @@ func TestLoadCountsAndStopsOnError(t *testing.T) {
 }
 
 func TestChecksPassAndMiss(t *testing.T) {
-	r := Result{AppendVsPeer: 0.9, CommandRatio: 0.7, CommandP99ms: 20, BaselineP99ms: 10, RebuildRatio: 0.2, LagP99ms: 150,
-		LongStreamRatio: 1.5, ServeRSSMiB: 100, RebuildRSSMiB: 600}
-	want := []bool{false, true, true, false, false, true, true, false}
+	r := Result{AppendVsPeer: 0.9, CommandRatio: 0.45, CommandP99ms: 20, BaselineP99ms: 10, RebuildRatio: 0.4, LagP99ms: 60,
+		CommandServerCPUms: 0.25, LongStreamRatio: 1.5, ServeRSSMiB: 100, RebuildRSSMiB: 600}
+	want := []bool{false, true, true, false, false, true, true, true, false}
 	checks := r.Checks()
 	if len(checks) != len(want) {
 		t.Fatalf("%d checks, want %d", len(checks), len(want))
