@@ -136,6 +136,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	select {
 	case err := <-served:
 		return fmt.Errorf("http server: %w", err)
+	case err := <-a.Failed():
+		// The embedded database is gone for good: stop serving at once.
+		_ = srv.Close()
+		<-served
+		a.Close()
+		return err
 	case <-ctx.Done():
 	}
 	stop() // a second signal now kills the process the default way
