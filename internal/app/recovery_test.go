@@ -22,6 +22,9 @@ import (
 	"crm/projections"
 )
 
+// client bounds every request, so a stuck server fails the test.
+var client = &http.Client{Timeout: 30 * time.Second}
+
 // recoveryEnv is an App serving HTTP on loopback, with a sales key.
 type recoveryEnv struct {
 	t   *testing.T
@@ -33,12 +36,16 @@ type recoveryEnv struct {
 func startRecoveryEnv(t *testing.T, db DatabaseConfig) *recoveryEnv {
 	t.Helper()
 	ctx := context.Background()
+	if db.MaxConns == 0 {
+		db.MaxConns = 40
+	}
 	a, err := Build(ctx, Config{
 		Database:    db,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MasterKey:   StaticKey([]byte("recovery-test-master-key-0123456789abcdef")),
 		Commands:    true,
 		Projections: &projections.Options{StandbyRetry: 100 * time.Millisecond},
+		Workflows:   &WorkflowsConfig{Run: true},
 		HTTP:        &HTTPConfig{Metrics: prometheus.NewRegistry()},
 	})
 	if err != nil {
@@ -70,7 +77,7 @@ func (e *recoveryEnv) lead(corr string) (int, string) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+e.key)
 	req.Header.Set("X-Correlation-ID", corr)
-	res, err := http.DefaultClient.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -89,7 +96,7 @@ func (e *recoveryEnv) get(path string) (int, []byte) {
 		e.t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+e.key)
-	res, err := http.DefaultClient.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -112,7 +119,7 @@ func until(t *testing.T, what string, cond func() bool) {
 
 // recovered checks that the engine works again: ready, a command
 // succeeds at once, its lead reaches the lead list (the projectors
-// resumed), and the request made while the database was down is in the
+// resumed) and is scored (the automations resumed), and the request made while the database was down is in the
 // request audit.
 func (e *recoveryEnv) recovered(downCorr string) {
 	t := e.t
@@ -125,6 +132,11 @@ func (e *recoveryEnv) recovered(downCorr string) {
 	until(t, "the new lead in the lead list", func() bool {
 		s, b := e.get("/v1/leads?limit=200")
 		return s == http.StatusOK && bytes.Contains(b, []byte(id))
+	})
+	// The automations resumed too: the lead-scoring rule scores it.
+	until(t, "the new lead scored", func() bool {
+		s, b := e.get("/v1/leads/" + id + "/history")
+		return s == http.StatusOK && bytes.Contains(b, []byte("lead.scored.v1"))
 	})
 	e.audited(downCorr)
 }
