@@ -223,9 +223,9 @@ func (l *Log) write() {
 	// until retryAt, so a database that hangs never holds up the queue.
 	var retryAt time.Time
 	retry := time.Second
-	save := func() error {
+	save := func(now bool) error {
 		drain()
-		if l.opts.SpoolDir != "" && time.Now().Before(retryAt) {
+		if l.opts.SpoolDir != "" && !now && time.Now().Before(retryAt) {
 			if len(batch) == 0 {
 				return errors.New("request log: database unavailable; entries spooled")
 			}
@@ -248,11 +248,12 @@ func (l *Log) write() {
 	for {
 		select {
 		case <-tick.C:
-			_ = save()
+			_ = save(false)
 		case reply := <-l.flush:
-			reply <- save()
+			// Asked for: the database is tried now.
+			reply <- save(true)
 		case <-l.stop:
-			if err := save(); err != nil && len(batch) > 0 {
+			if err := save(false); err != nil && len(batch) > 0 {
 				l.opts.Logger.Error("request log: entries lost at shutdown (no spool directory)", "entries", len(batch), "err", err)
 			}
 			return
