@@ -76,8 +76,9 @@ func newEnv(t *testing.T) *env {
 			Backbone:  workflows.Options{MaxRetries: 2, RetryInterval: 10 * time.Millisecond},
 			Clock:     clk,
 			Scheduler: scheduler.Options{PollInterval: 50 * time.Millisecond},
-			// The test's receivers listen on loopback.
-			Webhooks: webhooks.Options{Guard: webhooks.Guard{AllowPrivate: true},
+			// The test's receivers listen on loopback, which only a test
+			// binary can open.
+			Webhooks: webhooks.Options{Guard: webhooks.AllowLoopbackInTests(webhooks.Guard{}),
 				Backoff: 50 * time.Millisecond, MaxBackoff: time.Second, PollInterval: 20 * time.Millisecond},
 		},
 		HTTP: &app.HTTPConfig{Metrics: prometheus.NewRegistry()},

@@ -72,7 +72,7 @@ func serveFlags(c *serveConfig) *flagSet {
 	f.withEnv("shutdown-timeout", "CRM_SHUTDOWN_TIMEOUT")
 	c.seal.register(f, true)
 	c.masterKey.register(f)
-	f.BoolVar(&c.webhooksPrivate, "webhook-allow-private", false, "let webhooks reach loopback and private network addresses (link-local and metadata addresses stay refused)")
+	f.BoolVar(&c.webhooksPrivate, "webhook-allow-private", false, "let webhooks reach the private networks 10/8, 172.16/12, 192.168/16 and fc00::/7 (loopback, link-local, metadata and this host's own addresses stay refused)")
 	f.withEnv("webhook-allow-private", "CRM_WEBHOOK_ALLOW_PRIVATE")
 	f.BoolVar(&c.automations, "automations", true, "run the automations, webhook deliveries and the message bus in this process (false: serve the API only)")
 	f.withEnv("automations", "CRM_AUTOMATIONS")
@@ -155,6 +155,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	select {
 	case err := <-served:
 		return fmt.Errorf("http server: %w", err)
+	case err := <-a.Failed():
+		// The embedded database is gone for good: stop serving at once.
+		_ = srv.Close()
+		<-served
+		a.Close()
+		return err
 	case <-ctx.Done():
 	}
 	stop() // a second signal now kills the process the default way

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -111,6 +112,10 @@ type HTTPConfig struct {
 	RateLimit api.RateLimit
 	// RequestTimeout bounds each request's work (zero: none).
 	RequestTimeout time.Duration
+	// RequestSpoolDir is where request audit entries wait, durably, while
+	// the database is unreachable; empty means DataDir/request-audit-spool
+	// when Database.DataDir is set, else entries wait in memory.
+	RequestSpoolDir string
 }
 
 // App is the built object graph. Fields of parts not asked for are nil.
@@ -405,7 +410,15 @@ func (a *App) buildHTTP(context.Context) error {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	a.Queries = readmodels.New(a.DB.Pool)
-	a.Requests = requestlog.New(a.DB.Pool, requestlog.Options{Logger: a.log})
+	spool := hc.RequestSpoolDir
+	if spool == "" && a.cfg.Database.DataDir != "" {
+		dir, err := filepath.Abs(a.cfg.Database.DataDir)
+		if err != nil {
+			return fmt.Errorf("data dir %s: %w", a.cfg.Database.DataDir, err)
+		}
+		spool = filepath.Join(dir, "request-audit-spool")
+	}
+	a.Requests = requestlog.New(a.DB.Pool, requestlog.Options{Logger: a.log, SpoolDir: spool})
 	a.onClose(a.Requests.Close) // writes the request audit entries still queued
 	o := api.Options{Ready: a, Metrics: reg, Logger: a.log, Version: hc.Version,
 		Keys: KeysForAPI(a.Keys), Commands: a.Commands, Responses: a.Repository,
@@ -439,6 +452,11 @@ func (a *App) Ready(ctx context.Context) error {
 	}
 	return storeReadiness{db: a.DB, store: a.ESDB}.Ready(ctx)
 }
+
+// Failed returns a channel that receives one error when the database is
+// gone for good (the embedded server died and could not be restarted);
+// the caller should then stop and exit non-zero. See Database.Failed.
+func (a *App) Failed() <-chan error { return a.DB.Failed() }
 
 // Start prepares the read models' schemas, then runs the background work
 // of the parts built until Close: sealing the log, the custom reports,

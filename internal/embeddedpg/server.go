@@ -62,15 +62,31 @@ type Server struct {
 	dataDir string
 	sockDir string
 	tmpSock bool
-	cmd     *exec.Cmd
+	// binDir, pgDir, owner and opts are what launch needs again on a
+	// restart.
+	binDir, pgDir string
+	owner         runAs
+	opts          Options
+	// mu guards proc, logFile and stopped: Restart replaces the process.
+	mu      sync.Mutex
+	proc    *process
 	logFile *os.File
-	exited  chan struct{}
-	waitErr error
+	stopped bool
 	// attached marks a server another process started and owns.
 	attached bool
 	stopOnce sync.Once
 	stopErr  error
 }
+
+// process is one run of the postmaster.
+type process struct {
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	waitErr error
+}
+
+// ErrStopped is returned by Restart after Stop.
+var ErrStopped = errors.New("embedded PostgreSQL stopped")
 
 // Start initialises the cluster on first use, starts the server and waits
 // until it accepts connections. When another process already runs a server
@@ -111,8 +127,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: opts.Logger, dataDir: dataDir, exited: make(chan struct{})}
 	pgDir := filepath.Join(dataDir, "pg")
+	s := &Server{log: opts.Logger, dataDir: dataDir, binDir: binDir, pgDir: pgDir, owner: owner, opts: opts}
 	if err := s.initCluster(ctx, binDir, pgDir, owner, opts.NoSync); err != nil {
 		return nil, err
 	}
@@ -128,16 +144,102 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := s.makeSocketDir(owner); err != nil {
 		return nil, err
 	}
-	if err := s.launch(binDir, pgDir, owner, opts); err != nil {
+	p, err := s.launch()
+	if err != nil {
 		s.cleanup()
 		return nil, err
 	}
-	if err := s.waitReady(ctx, opts.StartTimeout); err != nil {
+	if err := s.waitReady(ctx, p, opts.StartTimeout); err != nil {
 		_ = s.Stop()
 		return nil, err
 	}
-	s.log.Debug("embedded PostgreSQL started", "pid", s.cmd.Process.Pid, "socket_dir", s.sockDir)
+	s.log.Debug("embedded PostgreSQL started", "pid", p.cmd.Process.Pid, "socket_dir", s.sockDir)
 	return s, nil
+}
+
+// Exited returns a channel closed when the running server process exits
+// (never, for a server another process owns). After a Restart it is the
+// new process's.
+func (s *Server) Exited() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return nil
+	}
+	return s.proc.exited
+}
+
+// ExitErr is how the last server process ended (nil while it runs).
+func (s *Server) ExitErr() error {
+	s.mu.Lock()
+	p := s.proc
+	s.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	select {
+	case <-p.exited:
+		if p.waitErr == nil {
+			return errors.New("exited with status 0")
+		}
+		return p.waitErr
+	default:
+		return nil
+	}
+}
+
+// PID is the running postmaster's process id (0 for a server another
+// process owns).
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.cmd.Process.Pid
+}
+
+// Restart starts the server again on the same data directory and socket
+// after its process exited (crashed or was killed), and waits until it
+// accepts connections. Backends the dead postmaster left behind may keep
+// it from starting for a moment: the caller retries. Errors: ErrStopped
+// after Stop; an error when the server still runs or does not come up
+// (quoting the end of the server's log).
+func (s *Server) Restart(ctx context.Context) error {
+	if s.attached {
+		return errors.New("embedded PostgreSQL is owned by another process")
+	}
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return ErrStopped
+	}
+	old := s.proc
+	s.mu.Unlock()
+	if old != nil {
+		select {
+		case <-old.exited:
+		default:
+			return fmt.Errorf("embedded PostgreSQL (pid %d) is still running", old.cmd.Process.Pid)
+		}
+	}
+	p, err := s.launch()
+	if err != nil {
+		return err
+	}
+	if err := s.waitReady(ctx, p, s.opts.StartTimeout); err != nil {
+		// A server that came up half way is stopped before the next try.
+		_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-p.exited:
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+		return err
+	}
+	s.log.Info("embedded PostgreSQL restarted", "pid", p.cmd.Process.Pid)
+	return nil
 }
 
 // initCluster runs initdb into a scratch directory and renames it into
@@ -290,13 +392,14 @@ func (s *Server) makeSocketDir(owner runAs) error {
 	return owner.own(dir)
 }
 
-func (s *Server) launch(binDir, pgDir string, owner runAs, opts Options) error {
+// launch starts a postmaster and makes it the server's process.
+func (s *Server) launch() (*process, error) {
+	opts := s.opts
 	logFile, err := os.OpenFile(filepath.Join(s.dataDir, "pg.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("server log: %w", err)
+		return nil, fmt.Errorf("server log: %w", err)
 	}
-	s.logFile = logFile
-	args := []string{"-D", pgDir, "-k", s.sockDir,
+	args := []string{"-D", s.pgDir, "-k", s.sockDir,
 		"-c", "listen_addresses=",
 		"-c", "unix_socket_permissions=0700",
 		"-c", "max_connections=" + strconv.Itoa(opts.MaxConnections),
@@ -307,10 +410,11 @@ func (s *Server) launch(binDir, pgDir string, owner runAs, opts Options) error {
 	for _, set := range opts.Settings {
 		args = append(args, "-c", set)
 	}
-	s.cmd = exec.Command(filepath.Join(binDir, "postgres"), args...)
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	s.cmd.Env = serverEnv()
-	s.cmd.SysProcAttr = owner.procAttr(true)
+	p := &process{exited: make(chan struct{})}
+	p.cmd = exec.Command(filepath.Join(s.binDir, "postgres"), args...)
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	p.cmd.Env = serverEnv()
+	p.cmd.SysProcAttr = s.owner.procAttr(true)
 
 	// The parent-death signal fires when the thread that forked the child
 	// exits, so that thread stays locked to this goroutine for the
@@ -319,21 +423,36 @@ func (s *Server) launch(binDir, pgDir string, owner runAs, opts Options) error {
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		if err := s.cmd.Start(); err != nil {
+		if err := p.cmd.Start(); err != nil {
 			started <- err
 			return
 		}
 		started <- nil
-		s.waitErr = s.cmd.Wait()
-		close(s.exited)
+		p.waitErr = p.cmd.Wait()
+		close(p.exited)
 	}()
 	if err := <-started; err != nil {
-		return fmt.Errorf("start postgres: %w", err)
+		_ = logFile.Close()
+		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	return nil
+	s.mu.Lock()
+	if s.stopped {
+		// Stopped while this one was starting: it goes at once.
+		s.mu.Unlock()
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		_ = logFile.Close()
+		return nil, ErrStopped
+	}
+	if s.logFile != nil {
+		_ = s.logFile.Close()
+	}
+	s.proc, s.logFile = p, logFile
+	s.mu.Unlock()
+	return p, nil
 }
 
-func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
+func (s *Server) waitReady(ctx context.Context, p *process, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
@@ -343,8 +462,8 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 			return nil
 		}
 		select {
-		case <-s.exited:
-			return fmt.Errorf("postgres exited (%v); end of %s:\n%s", s.waitErr, s.LogPath(), s.logTail())
+		case <-p.exited:
+			return fmt.Errorf("postgres exited (%v); end of %s:\n%s", p.waitErr, s.LogPath(), s.logTail())
 		case <-ctx.Done():
 			return fmt.Errorf("postgres not accepting connections after %v (%w); end of %s:\n%s", timeout, err, s.LogPath(), s.logTail())
 		case <-time.After(50 * time.Millisecond):
@@ -397,15 +516,22 @@ func (s *Server) Stop() error {
 	}
 	s.stopOnce.Do(func() {
 		defer s.cleanup()
+		s.mu.Lock()
+		s.stopped = true
+		p := s.proc
+		s.mu.Unlock()
+		if p == nil {
+			return
+		}
 		for _, step := range []struct {
 			sig  syscall.Signal
 			wait time.Duration
 		}{{syscall.SIGINT, 30 * time.Second}, {syscall.SIGQUIT, 10 * time.Second}, {syscall.SIGKILL, time.Minute}} {
-			if err := s.cmd.Process.Signal(step.sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			if err := p.cmd.Process.Signal(step.sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 				s.stopErr = fmt.Errorf("signal postgres: %w", err)
 			}
 			select {
-			case <-s.exited:
+			case <-p.exited:
 				s.log.Debug("embedded PostgreSQL stopped")
 				if step.sig != syscall.SIGINT {
 					s.stopErr = fmt.Errorf("postgres did not stop on SIGINT; sent %v", step.sig)

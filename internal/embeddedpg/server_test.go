@@ -163,3 +163,73 @@ func TestSecondStartAttachesToTheRunningServer(t *testing.T) {
 	}
 	conn.Close(ctx)
 }
+
+// TestRestartAfterPostmasterKilled: a SIGKILLed postmaster is noticed
+// through Exited, and Restart brings the same cluster back on the same
+// socket (retrying while the dead postmaster's backends linger), with its
+// data; after Stop, Restart refuses.
+func TestRestartAfterPostmasterKilled(t *testing.T) {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "crm-pg-restart-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	// Durable commits: with NoSync a commit may not outlive the kill.
+	srv, err := Start(ctx, Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	conn, err := pgx.Connect(ctx, srv.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('x')"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	url, pid := srv.URL("postgres"), srv.PID()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-srv.Exited():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the killed postmaster's exit was not noticed")
+	}
+	if srv.ExitErr() == nil {
+		t.Fatal("no exit error after SIGKILL")
+	}
+	var restartErr error
+	for attempt := 0; attempt < 20; attempt++ {
+		if restartErr = srv.Restart(ctx); restartErr == nil {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if restartErr != nil {
+		t.Fatal(restartErr)
+	}
+	if srv.PID() == pid || srv.URL("postgres") != url {
+		t.Fatalf("pid %d (was %d), url %s (was %s)", srv.PID(), pid, srv.URL("postgres"), url)
+	}
+	if err := srv.Restart(ctx); err == nil {
+		t.Fatal("Restart of a running server succeeded")
+	}
+	conn, err = pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v string
+	if err := conn.QueryRow(ctx, "SELECT v FROM kept").Scan(&v); err != nil || v != "x" {
+		t.Fatalf("kept row %q, %v", v, err)
+	}
+	conn.Close(ctx)
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Restart(ctx); !errors.Is(err, ErrStopped) {
+		t.Fatalf("Restart after Stop: %v", err)
+	}
+}

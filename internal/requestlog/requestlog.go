@@ -9,6 +9,13 @@
 // one COPY. Close flushes what is queued; a crash loses at most the entries
 // of the last few milliseconds, never an event (events carry their own
 // actor, command and correlation ids).
+//
+// No entry is dropped while the database is unreachable: with a SpoolDir,
+// entries the database cannot take are appended to a spool file there and
+// synced to disk, and written (once, in order, before newer entries) when
+// the database answers again, also by the next process on that directory.
+// Without one they stay queued in memory and are retried, and requests
+// wait once the queue is full.
 package requestlog
 
 import (
@@ -61,6 +68,9 @@ type Options struct {
 	Interval time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// SpoolDir, when set, is where entries wait, durably, while the
+	// database cannot take them (see the package comment).
+	SpoolDir string
 }
 
 // Log records requests and answers queries over them.
@@ -209,49 +219,102 @@ func (l *Log) write() {
 			}
 		}
 	}
-	save := func() error {
+	// While the database is failing, entries go straight to the spool
+	// until retryAt, so a database that hangs never holds up the queue.
+	var retryAt time.Time
+	retry := time.Second
+	save := func(now bool) error {
 		drain()
-		if len(batch) == 0 {
-			return nil
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		err := l.insert(ctx, batch)
-		if err != nil && ctx.Err() == nil {
-			// One bad row must not hold up the others: write them one by
-			// one and drop (and log) only what the database refuses.
-			err = nil
-			for _, e := range batch {
-				if rowErr := l.insert(ctx, []Entry{e}); rowErr != nil {
-					if ctx.Err() != nil {
-						err = rowErr
-						break
-					}
-					l.opts.Logger.Error("request log: entry refused by the database; dropped", "method", e.Method,
-						"route", e.Route, "status", e.Status, "correlation_id", e.CorrelationID, "err", rowErr)
-				}
+		if l.opts.SpoolDir != "" && !now && time.Now().Before(retryAt) {
+			if len(batch) == 0 {
+				return errors.New("request log: database unavailable; entries spooled")
 			}
+			return l.keep(&batch, errors.New("database unavailable"))
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := l.store(ctx, &batch)
 		if err != nil {
-			l.opts.Logger.Error("request log: entries not written; retrying", "entries", len(batch), "err", err)
-			return err
+			if retryAt.IsZero() && l.opts.SpoolDir != "" {
+				l.opts.Logger.Warn("request log: database unavailable; spooling entries to disk until it answers", "dir", l.opts.SpoolDir, "err", err)
+			}
+			retryAt = time.Now().Add(retry)
+			retry = min(2*retry, 10*time.Second)
+		} else {
+			retryAt, retry = time.Time{}, time.Second
 		}
-		batch = batch[:0]
-		return nil
+		return err
 	}
 	for {
 		select {
 		case <-tick.C:
-			_ = save()
+			_ = save(false)
 		case reply := <-l.flush:
-			reply <- save()
+			// Asked for: the database is tried now.
+			reply <- save(true)
 		case <-l.stop:
-			if err := save(); err != nil {
-				l.opts.Logger.Error("request log: entries lost at shutdown", "entries", len(batch), "err", err)
+			if err := save(false); err != nil && len(batch) > 0 {
+				l.opts.Logger.Error("request log: entries lost at shutdown (no spool directory)", "entries", len(batch), "err", err)
 			}
 			return
 		}
 	}
+}
+
+// store writes the spooled entries and then batch, emptying batch; what
+// the database cannot take is handed to keep.
+func (l *Log) store(ctx context.Context, batch *[]Entry) error {
+	// Entries spooled earlier go first, so the log keeps its order.
+	if n, err := l.replay(ctx); err != nil {
+		if len(*batch) == 0 {
+			return fmt.Errorf("request log: %d spooled entries not written yet: %w", n, err)
+		}
+		return l.keep(batch, err)
+	}
+	if len(*batch) == 0 {
+		return nil
+	}
+	err := l.insert(ctx, *batch)
+	if err != nil && refusedRow(err) {
+		// One bad row must not hold up the others: write them one by
+		// one and drop (and log) only what the database refuses.
+		err = nil
+		for i, e := range *batch {
+			rowErr := l.insert(ctx, []Entry{e})
+			switch {
+			case rowErr == nil:
+			case refusedRow(rowErr):
+				l.opts.Logger.Error("request log: entry refused by the database; dropped", "method", e.Method,
+					"route", e.Route, "status", e.Status, "correlation_id", e.CorrelationID, "err", rowErr)
+			default:
+				*batch = (*batch)[:copy(*batch, (*batch)[i:])]
+				return l.keep(batch, rowErr)
+			}
+		}
+	}
+	if err != nil {
+		return l.keep(batch, err)
+	}
+	*batch = (*batch)[:0]
+	return nil
+}
+
+// keep handles a batch the database did not take (err): spooled when
+// there is a spool, else kept queued for the next try. It returns an
+// error either way: the entries are not in the database yet.
+func (l *Log) keep(batch *[]Entry, err error) error {
+	if l.opts.SpoolDir != "" {
+		spoolErr := l.spool(*batch)
+		if spoolErr == nil {
+			l.opts.Logger.Debug("request log: entries spooled to disk", "entries", len(*batch), "dir", l.opts.SpoolDir, "err", err)
+			*batch = (*batch)[:0]
+			return fmt.Errorf("request log: entries spooled, not yet written: %w", err)
+		}
+		l.opts.Logger.Error("request log: entries neither written nor spooled; retrying", "entries", len(*batch), "err", errors.Join(err, spoolErr))
+		return errors.Join(err, spoolErr)
+	}
+	l.opts.Logger.Error("request log: entries not written; retrying", "entries", len(*batch), "err", err)
+	return err
 }
 
 func (l *Log) insert(ctx context.Context, batch []Entry) error {

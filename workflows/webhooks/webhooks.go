@@ -260,18 +260,26 @@ func (w *Webhooks) List(ctx context.Context) ([]Webhook, error) {
 	})
 }
 
-// Delete stops a subscription; deliveries already recorded are still
-// attempted. An unknown id is an aggregates.Error NotFound.
+// Delete stops a subscription and cancels its deliveries not yet made:
+// none of them is sent after Delete returns (an attempt already under
+// way finishes, and is not retried). An unknown id is an aggregates.Error
+// NotFound.
 func (w *Webhooks) Delete(ctx context.Context, id string) error {
-	tag, err := w.pool.Exec(ctx, `UPDATE crm_webhooks SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL`, id)
-	w.subs.changed()
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return &aggregates.Error{Kind: aggregates.NotFound, Code: "not_found", Message: "no webhook " + id}
-	}
-	return nil
+	defer w.subs.changed()
+	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE crm_webhooks SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL`, id)
+		if err != nil {
+			return fmt.Errorf("delete webhook: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return &aggregates.Error{Kind: aggregates.NotFound, Code: "not_found", Message: "no webhook " + id}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE crm_webhook_deliveries SET status = 'cancelled', lease_until = NULL
+WHERE webhook_id = $1 AND status = 'pending'`, id); err != nil {
+			return fmt.Errorf("cancel deliveries: %w", err)
+		}
+		return nil
+	})
 }
 
 // Name implements workflows.Automation.
@@ -370,9 +378,10 @@ func (w *Webhooks) deliverOne(ctx context.Context) (bool, error) {
 	var attempts int
 	err := w.pool.QueryRow(ctx, `UPDATE crm_webhook_deliveries d SET lease_until = now() + make_interval(secs => $1::float8)
 FROM crm_webhooks h
-WHERE h.id = d.webhook_id AND d.id = (SELECT id FROM crm_webhook_deliveries
-     WHERE status = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
-     ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+WHERE h.id = d.webhook_id AND h.deleted_at IS NULL AND d.id = (SELECT q.id FROM crm_webhook_deliveries q
+     WHERE q.status = 'pending' AND q.next_attempt_at <= now() AND (q.lease_until IS NULL OR q.lease_until < now())
+       AND EXISTS (SELECT 1 FROM crm_webhooks a WHERE a.id = q.webhook_id AND a.deleted_at IS NULL)
+     ORDER BY q.next_attempt_at, q.id LIMIT 1 FOR UPDATE OF q SKIP LOCKED)
 RETURNING d.id, d.event_id, d.event_type, d.payload, d.attempts, h.url, h.secret`, (2*w.opts.Timeout).Seconds()).Scan(
 		&id, &eventID, &eventType, &payload, &attempts, &url, &secret)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -392,10 +401,19 @@ RETURNING d.id, d.event_id, d.event_type, d.payload, d.attempts, h.url, h.secret
 		return true, nil
 	}
 	attempts++
+	// What the delivery log shows of a failure says nothing of the
+	// network behind the URL (whether a port was open, refused, reset or
+	// filtered): one message, no duration, times taken from the start of
+	// the attempt. The operator's log has the detail.
 	var errText *string
+	duration := time.Since(start).Milliseconds()
 	if sendErr != nil {
-		s := sendErr.Error()
-		errText = &s
+		s := deliveryFailed
+		if errors.Is(sendErr, ErrForbiddenAddress) {
+			s = deliveryRefused
+		}
+		errText, duration = &s, 0
+		w.opts.Logger.Info("webhook delivery failed", "delivery", id, "attempt", attempts, "err", sendErr)
 	}
 	var codePtr *int
 	if code != 0 {
@@ -414,13 +432,16 @@ RETURNING d.id, d.event_id, d.event_type, d.payload, d.attempts, h.url, h.secret
 		backoff = w.opts.MaxBackoff
 	}
 	err = pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO crm_webhook_attempts (delivery_id, attempt, status_code, error, duration_ms) VALUES ($1, $2, $3, $4, $5)`,
-			id, attempts, codePtr, errText, time.Since(start).Milliseconds()); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO crm_webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms) VALUES ($1, $2, $3, $4, $5, $6)`,
+			id, attempts, start, codePtr, errText, duration); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE crm_webhook_deliveries SET attempts = $2, status = $3, lease_until = NULL,
-next_attempt_at = now() + make_interval(secs => $4::float8), delivered_at = CASE WHEN $3 = 'delivered' THEN now() END WHERE id = $1`,
-			id, attempts, status, backoff.Seconds())
+		// A delivery cancelled while its attempt was under way stays
+		// cancelled.
+		_, err := tx.Exec(ctx, `UPDATE crm_webhook_deliveries SET attempts = $2, status = CASE WHEN status = 'cancelled' THEN status ELSE $3 END,
+lease_until = NULL, next_attempt_at = $4::timestamptz + make_interval(secs => $5::float8),
+delivered_at = CASE WHEN $3 = 'delivered' THEN now() END WHERE id = $1`,
+			id, attempts, status, start, backoff.Seconds())
 		return err
 	})
 	if err != nil {
@@ -428,6 +449,14 @@ next_attempt_at = now() + make_interval(secs => $4::float8), delivered_at = CASE
 	}
 	return true, nil
 }
+
+// deliveryFailed is the one error the delivery log shows for an attempt
+// that got no HTTP response; deliveryRefused, for one whose destination
+// resolved to an address deliveries may not reach.
+const (
+	deliveryFailed  = "delivery failed"
+	deliveryRefused = "delivery refused: the destination is not a global unicast address"
+)
 
 // send POSTs one delivery and returns the response status.
 func (w *Webhooks) send(ctx context.Context, url, secret, eventType, deliveryID string, body []byte) (int, error) {
