@@ -372,3 +372,15 @@ func (c *Checker) Run(ctx context.Context, interval time.Duration, report func(e
 		}
 	}
 }
+
+// Authenticated returns the newest seal this checker has authenticated
+// (made, or checked before sealing on top of it), false before its first
+// seal and after a refusal: what may be written to an anchor.
+func (c *Checker) Authenticated() (Seal, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.checked || c.refused != nil || c.known.Seq == 0 {
+		return Seal{}, false
+	}
+	return c.known, true
+}
