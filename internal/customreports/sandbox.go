@@ -70,7 +70,7 @@ NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS CONNECTI
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "42501" {
-			return fmt.Errorf("%w: the database role the engine connects as cannot create roles (install the report-role functions of docs/sql/grants.sql, or run as a superuser): %s", ErrSandboxUnavailable, pgErr.Message)
+			return fmt.Errorf("%w: the database role the engine connects as cannot create roles (grant it CREATEROLE, install the report-role functions of docs/sql/grants.sql, or run as a superuser): %s", ErrSandboxUnavailable, pgErr.Message)
 		}
 		return fmt.Errorf("create the report's role: %w", err)
 	}
