@@ -105,7 +105,15 @@ func TestAuditSealExportAndAnchor(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	api.mustDo(t, 200, "GET", "/v1/audit/verify", nil)
+	var v struct {
+		OK            bool    `json:"ok"`
+		Reason        *string `json:"reason"`
+		AnchorChecked bool    `json:"anchor_checked"`
+	}
+	api.mustDo(t, 200, "GET", "/v1/audit/verify", nil).decode(t, &v)
+	if v.OK || !v.AnchorChecked || v.Reason == nil || !strings.Contains(*v.Reason, "anchored seal 1") {
+		t.Errorf("GET /v1/audit/verify on the forged log: %+v", v)
+	}
 	var seals int
 	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM crm_seals`).Scan(&seals); err != nil {
 		t.Fatal(err)
