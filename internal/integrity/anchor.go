@@ -27,13 +27,14 @@ type Anchor struct {
 	PrevMAC     string    `json:"prev_mac"`
 	MAC         string    `json:"mac"`
 	SealedAt    time.Time `json:"time"`
+	NextXID     uint64    `json:"next_xid"`
 }
 
 // AnchorOf returns the anchor of s.
 func AnchorOf(s Seal) Anchor {
 	return Anchor{Format: s.Format, Seq: s.Seq, Position: s.Cursor.String(), EventCount: s.EventCount,
 		RunningHash: hex.EncodeToString(s.RunningHash), PrevMAC: hex.EncodeToString(s.PrevMAC),
-		MAC: hex.EncodeToString(s.MAC), SealedAt: s.SealedAt.UTC()}
+		MAC: hex.EncodeToString(s.MAC), SealedAt: s.SealedAt.UTC(), NextXID: s.NextXID}
 }
 
 // Seal returns the seal the anchor records, or an error naming the field
@@ -43,7 +44,7 @@ func (a Anchor) Seal() (Seal, error) {
 	if err != nil {
 		return Seal{}, fmt.Errorf("anchor position: %w", err)
 	}
-	s := Seal{Seq: a.Seq, Format: a.Format, Cursor: cur, EventCount: a.EventCount, SealedAt: a.SealedAt.UTC()}
+	s := Seal{Seq: a.Seq, Format: a.Format, Cursor: cur, EventCount: a.EventCount, SealedAt: a.SealedAt.UTC(), NextXID: a.NextXID}
 	for _, f := range []struct {
 		name string
 		hex  string

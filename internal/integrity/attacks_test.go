@@ -2,12 +2,15 @@ package integrity_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"crm/eventstore"
+	"crm/eventstore/postgres"
 	"crm/internal/integrity"
 )
 
@@ -130,7 +133,7 @@ func TestDeletedLatestSealsFailVerification(t *testing.T) {
 	env.seal(t) // seal 3 over all 11 events
 	env.tamperSeals(t, `DELETE FROM crm_seals WHERE seq >= 2`)
 	wantFail(t, verifyWith(t, env, strict), "no seal covers it", "newest seal is 1")
-	wantRefused(t, env, env.checker, "seal 3", "gone")
+	wantRefused(t, env, env.checker, "the newest this sealer authenticated, is gone")
 	wantRefused(t, env, integrity.NewWithOptions(env.pool, testKey, strict), "no seal covers it")
 }
 
@@ -225,4 +228,43 @@ func TestForgedAnchorFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantFail(t, verifyWith(t, env, integrity.Options{Anchor: integrity.AnchorFile(path, true)}), "not signed by this key")
+}
+
+// An event appended while another transaction holds the horizon back is
+// sealed only after it, by a seal taken later than the event was
+// recorded: not a back-dated insert, however tight the tolerance.
+func TestEventBehindAHeldHorizonIsNotBackdated(t *testing.T) {
+	ctx := context.Background()
+	env := newLogEnv(t)
+	waitHorizon(t, env.pool)
+	held, err := env.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = held.Rollback(ctx) }()
+	if _, err := held.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+	store := postgres.New(env.pool, postgres.Options{})
+	t.Cleanup(func() { _ = store.Close() })
+	if _, err := store.Append(ctx, eventstore.StreamEvents{StreamID: "late", Expected: eventstore.NoStream,
+		Events: []eventstore.EventData{{Type: "thing.happened.v1", SchemaVersion: 1, Data: json.RawMessage(`{}`),
+			Metadata: eventstore.Metadata{Actor: "key:test"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	tight := integrity.NewWithOptions(env.pool, testKey, integrity.Options{Tolerance: time.Nanosecond})
+	// Seals the two events of stream a left unsealed, not the held-back one.
+	if _, ok, err := tight.Seal(ctx); err != nil || !ok {
+		t.Fatalf("seal: %v (sealed %v)", err, ok)
+	}
+	if s, _, err := tight.Latest(ctx); err != nil || s.EventCount != 11 {
+		t.Fatalf("newest seal %+v, want one over the 11 events before the held-back one (%v)", s, err)
+	}
+	if err := held.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sealAll(t, env.pool, tight)
+	if rep := verifyWith(t, env, integrity.Options{Tolerance: time.Nanosecond}); !rep.OK {
+		t.Fatalf("an event held behind the horizon reads as back-dated: %s", *rep.Reason)
+	}
 }

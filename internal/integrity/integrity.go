@@ -117,8 +117,12 @@ type Seal struct {
 	EventCount  int64
 	RunningHash []byte
 	SealedAt    time.Time
-	PrevMAC     []byte
-	MAC         []byte
+	// NextXID is the first transaction id not yet assigned when the seal's
+	// snapshot was taken (format 2): events of transactions from there on
+	// were recorded after the seal.
+	NextXID uint64
+	PrevMAC []byte
+	MAC     []byte
 }
 
 // timeLayout is how a seal's time enters its MAC (microseconds, as stored).
@@ -132,7 +136,7 @@ func (s Seal) message() []byte {
 		return []byte(base)
 	}
 	return []byte("crm-seal-2:" + strconv.FormatInt(s.Seq, 10) + ":" + base + ":" +
-		s.SealedAt.UTC().Format(timeLayout) + ":" + hex.EncodeToString(s.PrevMAC))
+		s.SealedAt.UTC().Format(timeLayout) + ":" + strconv.FormatUint(s.NextXID, 10) + ":" + hex.EncodeToString(s.PrevMAC))
 }
 
 func (c *Checker) mac(s Seal) []byte {
@@ -153,18 +157,19 @@ func chain(running, eventHash []byte) []byte {
 const sealBatch = 10000
 
 // sealColumns are the columns of crm_seals as scanSeal reads them.
-const sealColumns = `seq, format, transaction_id::text::numeric::bigint, position, event_count, running_hash, sealed_at, prev_mac, mac`
+const sealColumns = `seq, format, transaction_id::text::numeric::bigint, position, event_count, running_hash, sealed_at,
+	coalesce(next_xid::text::numeric::bigint, 0), prev_mac, mac`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanSeal(r rowScanner) (Seal, error) {
 	var s Seal
-	var txid, pos int64
+	var txid, pos, next int64
 	var format int16
-	if err := r.Scan(&s.Seq, &format, &txid, &pos, &s.EventCount, &s.RunningHash, &s.SealedAt, &s.PrevMAC, &s.MAC); err != nil {
+	if err := r.Scan(&s.Seq, &format, &txid, &pos, &s.EventCount, &s.RunningHash, &s.SealedAt, &next, &s.PrevMAC, &s.MAC); err != nil {
 		return Seal{}, err
 	}
-	s.Format = int(format)
+	s.Format, s.NextXID = int(format), uint64(next)
 	s.Cursor = eventstore.Cursor{Major: uint64(txid), Minor: uint64(pos)}
 	s.SealedAt = s.SealedAt.UTC()
 	return s, nil
@@ -209,10 +214,10 @@ func (c *Checker) Seal(ctx context.Context) (Seal, bool, error) {
 		c.known = last
 		// One horizon for the whole seal: every transaction below it had
 		// ended when the seal's time was taken.
-		var horizon string
+		var horizon, nextXID string
 		var now time.Time
-		if err := tx.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text, clock_timestamp()`).
-			Scan(&horizon, &now); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text, clock_timestamp() FROM pg_current_snapshot() s`).
+			Scan(&horizon, &nextXID, &now); err != nil {
 			return fmt.Errorf("read the log's horizon: %w", err)
 		}
 		cur := last
@@ -247,11 +252,14 @@ func (c *Checker) Seal(ctx context.Context) (Seal, bool, error) {
 		}
 		cur.Seq, cur.Format, cur.PrevMAC = last.Seq+1, formatChained, last.MAC
 		cur.SealedAt = now.UTC().Truncate(time.Microsecond)
+		if cur.NextXID, err = strconv.ParseUint(nextXID, 10, 64); err != nil {
+			return fmt.Errorf("read the log's horizon: %w", err)
+		}
 		cur.MAC = c.mac(cur)
-		if _, err := tx.Exec(ctx, `INSERT INTO crm_seals (seq, format, transaction_id, position, event_count, running_hash, sealed_at, prev_mac, mac)
-			VALUES ($1, $2, $3::text::xid8, $4, $5, $6, $7, $8, $9)`,
+		if _, err := tx.Exec(ctx, `INSERT INTO crm_seals (seq, format, transaction_id, position, event_count, running_hash, sealed_at, next_xid, prev_mac, mac)
+			VALUES ($1, $2, $3::text::xid8, $4, $5, $6, $7, $8::text::xid8, $9, $10)`,
 			cur.Seq, cur.Format, strconv.FormatUint(cur.Cursor.Major, 10), int64(cur.Cursor.Minor), cur.EventCount,
-			cur.RunningHash, cur.SealedAt, cur.PrevMAC, cur.MAC); err != nil {
+			cur.RunningHash, cur.SealedAt, nextXID, cur.PrevMAC, cur.MAC); err != nil {
 			return fmt.Errorf("record seal: %w", err)
 		}
 		out, sealed = cur, true

@@ -76,30 +76,43 @@ func (env *logEnv) seal(t *testing.T) {
 	sealAll(t, env.pool, env.checker)
 }
 
-// sealAll seals until a seal covers every event stored. A seal stops
-// below the oldest transaction still running on the server, which on a
-// shared server may be another database's.
+// sealAll waits until every stored event lies below the log's horizon
+// (a seal stops below the oldest transaction still running on the server,
+// which on a shared server may be another database's; once past, it stays
+// past), then seals once, so the seal covers them all.
 func sealAll(t *testing.T, pool *pgxpool.Pool, c *integrity.Checker) integrity.Seal {
 	t.Helper()
 	ctx := context.Background()
+	waitHorizon(t, pool)
+	if _, _, err := c.Seal(ctx); err != nil {
+		t.Fatalf("seal: %v", err)
+	}
 	var total int64
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM crm_events`).Scan(&total); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if _, _, err := c.Seal(ctx); err != nil {
-			t.Fatalf("seal: %v", err)
-		}
-		s, ok, err := c.Latest(ctx)
-		if err != nil {
+	s, ok, err := c.Latest(ctx)
+	if err != nil || !ok || s.EventCount != total {
+		t.Fatalf("the newest seal %+v (%v, %v) does not cover the %d events", s, ok, err, total)
+	}
+	return s
+}
+
+// waitHorizon waits until every stored event lies below the log's horizon.
+func waitHorizon(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	ctx := context.Background()
+	for deadline := time.Now().Add(time.Minute); ; {
+		var behind int64
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM crm_events WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())`).
+			Scan(&behind); err != nil {
 			t.Fatal(err)
 		}
-		if ok && s.EventCount == total {
-			return s
+		if behind == 0 {
+			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no seal covers the %d events after a minute (newest: %+v)", total, s)
+			t.Fatalf("%d events still behind the horizon after a minute", behind)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

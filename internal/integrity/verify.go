@@ -179,7 +179,8 @@ func (c *Checker) verify(ctx context.Context, mode verifyMode) (Report, Seal, er
 			rep.fail(at, "stream %s version 1 links to a previous event", stream)
 		case !bytes.Equal(hash, eventHash(prev, canonical(eventID, stream, version, typ, schema, actor, command, corr, cause, recorded, data))):
 			rep.fail(at, "stream %s version %d: data or metadata changed since it was recorded (hash mismatch)", stream, version)
-		case next > 0 && recorded.Before(seals[next-1].SealedAt.Add(-c.opts.Tolerance)):
+		case next > 0 && seals[next-1].NextXID != 0 && uint64(txid) >= seals[next-1].NextXID &&
+			recorded.Before(seals[next-1].SealedAt.Add(-c.opts.Tolerance)):
 			s := seals[next-1]
 			rep.fail(at, "stream %s version %d was recorded at %s but lies after seal %d of %s (back-dated insert)",
 				stream, version, recorded.UTC().Format(time.RFC3339Nano), s.Seq, s.SealedAt.Format(time.RFC3339Nano))

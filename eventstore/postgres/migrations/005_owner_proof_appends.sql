@@ -60,8 +60,13 @@ REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON crm_events, crm_streams FROM PUBLIC;
 -- removed from the middle or the start, or seals reordered, break the
 -- chain. seq is given by the sealer (the previous seal's + 1), not by a
 -- sequence, whose gaps after a rollback would read as removed seals.
--- Seals made before this migration (format 1) keep their old MAC.
+-- next_xid is the first transaction id not yet assigned when the seal's
+-- snapshot was taken: events of later transactions cannot have been
+-- recorded before the seal, so one recorded well before it was inserted
+-- back-dated. Seals made before this migration (format 1) keep their old
+-- MAC and have neither.
 ALTER TABLE crm_seals ALTER COLUMN seq DROP IDENTITY;
 ALTER TABLE crm_seals ADD COLUMN format smallint NOT NULL DEFAULT 1,
-                      ADD COLUMN prev_mac bytea;
+                      ADD COLUMN prev_mac bytea,
+                      ADD COLUMN next_xid xid8;
 ALTER TABLE crm_seals ALTER COLUMN format SET DEFAULT 2;
