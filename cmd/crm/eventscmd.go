@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"crm/eventstore"
+	"crm/eventstore/postgres"
 	"crm/internal/app"
 )
 
@@ -67,6 +69,16 @@ func eventsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer func() { _ = dst.Close() }()
+	if ps, ok := dst.Store.(*postgres.Store); ok {
+		kept, err := ps.SuppliedTimesAllowed(ctx)
+		if err != nil {
+			return err
+		}
+		if !kept {
+			return errors.New("the destination database stamps events with its own clock, so the copy would lose the recorded times: " +
+				"as its owner run ALTER DATABASE <name> SET crm.supplied_recorded_at = on for the copy, and RESET it after")
+		}
+	}
 
 	var total int64
 	if c := src.Counter; c != nil {

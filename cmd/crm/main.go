@@ -27,7 +27,8 @@ commands:
   projections
             list, status, rebuild NAME | rebuild --all (no downtime)
   events    copy --from URL --to URL: copy the event log between stores
-  audit     verify: recompute the log's hash chains and seals (exit 1 on tampering)
+  audit     verify: recompute the log's hash chains and seals, check an anchor (exit 1 on tampering);
+            seal: seal the log now and export the newest seal as an anchor
   reports   apply FILE (YAML), list, rebuild NAME, drop NAME: analysts' reports
   version   print the version
 

@@ -12,12 +12,16 @@ import (
 	"time"
 
 	"crm/internal/app"
+	"crm/internal/integrity"
 )
 
-// sealConfig holds the key that signs and authenticates the log's seals.
+// sealConfig holds the key that signs and authenticates the log's seals,
+// how often the log is sealed and the anchor kept outside the database.
 type sealConfig struct {
-	key      secretValue
-	interval positiveDuration
+	key            secretValue
+	interval       positiveDuration
+	anchorFile     string
+	anchorInterval positiveDuration
 }
 
 // secretValue is a secret of at least 32 characters (or empty).
@@ -44,9 +48,35 @@ func (c *sealConfig) register(f *flagSet, withInterval bool) {
 	f.withEnv("seal-key", "CRM_SEAL_KEY")
 	if withInterval {
 		c.interval = positiveDuration{value: 10 * time.Second}
-		f.Var(&c.interval, "seal-interval", "how often the log is sealed")
+		f.Var(&c.interval, "seal-interval", "how often the log is sealed; with a seal key, verification fails on events older than this (plus 5m) that no seal covers")
 		f.withEnv("seal-interval", "CRM_SEAL_INTERVAL")
 	}
+}
+
+// registerAnchor adds the anchor flags: for serve --anchor-file and
+// --anchor-interval, else --anchor (a file that must exist).
+func (c *sealConfig) registerAnchor(f *flagSet, serve bool) {
+	if !serve {
+		f.StringVar(&c.anchorFile, "anchor", "", "a seal exported with crm audit seal --export (or serve --anchor-file): the log's seals must include it and the log must match it")
+		return
+	}
+	f.StringVar(&c.anchorFile, "anchor-file", "", "file the newest seal is written to every --anchor-interval, to be kept outside the database; the sealer starts from it when it exists")
+	f.withEnv("anchor-file", "CRM_ANCHOR_FILE")
+	c.anchorInterval = positiveDuration{value: time.Minute}
+	f.Var(&c.anchorInterval, "anchor-interval", "how often --anchor-file is rewritten")
+	f.withEnv("anchor-interval", "CRM_ANCHOR_INTERVAL")
+}
+
+// checkAnchor reads the --anchor file, so that a missing or malformed one
+// is a usage error before anything is opened.
+func (c *sealConfig) checkAnchor() error {
+	if c.anchorFile == "" {
+		return nil
+	}
+	if _, err := integrity.ReadAnchorFile(c.anchorFile); err != nil {
+		return &usageError{msg: "invalid value for -anchor: " + err.Error()}
+	}
+	return nil
 }
 
 // sealKeyFile is the seal key of the embedded default, in the data dir.

@@ -71,6 +71,7 @@ func serveFlags(c *serveConfig) *flagSet {
 	f.Var(&c.shutdownTimeout, "shutdown-timeout", "how long in-flight requests may take to finish on SIGTERM/SIGINT")
 	f.withEnv("shutdown-timeout", "CRM_SHUTDOWN_TIMEOUT")
 	c.seal.register(f, true)
+	c.seal.registerAnchor(f, true)
 	c.masterKey.register(f)
 	f.BoolVar(&c.webhooksPrivate, "webhook-allow-private", false, "let webhooks reach the private networks 10/8, 172.16/12, 192.168/16 and fc00::/7 (loopback, link-local, metadata and this host's own addresses stay refused)")
 	f.withEnv("webhook-allow-private", "CRM_WEBHOOK_ALLOW_PRIVATE")
@@ -178,14 +179,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // the automations running here unless --automations=false.
 func (c *serveConfig) appConfig(log *slog.Logger) app.Config {
 	return app.Config{
-		Database:      c.db.app(),
-		EventStoreURL: c.eventStore.value,
-		Logger:        log,
-		MasterKey:     c.masterKey.source(c.db),
-		SealKey:       c.seal.source(c.db, true),
-		SealInterval:  c.seal.interval.value,
-		Commands:      true,
-		Projections:   &projections.Options{},
+		Database:       c.db.app(),
+		EventStoreURL:  c.eventStore.value,
+		Logger:         log,
+		MasterKey:      c.masterKey.source(c.db),
+		SealKey:        c.seal.source(c.db, true),
+		SealInterval:   c.seal.interval.value,
+		SealAnchorFile: c.seal.anchorFile,
+		AnchorInterval: c.seal.anchorInterval.value,
+		Commands:       true,
+		Projections:    &projections.Options{},
 		Workflows: &app.WorkflowsConfig{
 			Run:      c.automations,
 			Webhooks: webhooks.Options{Guard: webhooks.Guard{AllowPrivate: c.webhooksPrivate}},

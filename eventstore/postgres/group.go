@@ -226,9 +226,13 @@ func (s *Store) appendGroup(ctx context.Context, group []*appendReq) error {
 		}
 		last[g] = int32(len(names))
 	}
-	now := s.opts.Clock().UTC().Truncate(time.Microsecond)
+	var supplied *time.Time // nil: the server's clock
+	if s.opts.Clock != nil {
+		now := s.opts.Clock().UTC().Truncate(time.Microsecond)
+		supplied = &now
+	}
 	rows, err := s.pool.Query(ctx, appendGroupSQL, first, last, names, expected, counts, idx, offs, ids, types, schema, data,
-		actor, command, corr, cause, now)
+		actor, command, corr, cause, supplied)
 	if err != nil {
 		return fmt.Errorf("group append: %w", err)
 	}

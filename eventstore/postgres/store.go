@@ -20,7 +20,9 @@ import (
 
 // Options tunes a Store. The zero value is usable.
 type Options struct {
-	// Clock stamps recorded times; defaults to time.Now.
+	// Clock, when set, supplies recorded times; the database keeps them
+	// only where it allows supplied times (migration 005). Nil: the
+	// server's clock stamps them.
 	Clock func() time.Time
 	// PollInterval is the longest a live subscriber waits before looking for
 	// new events when no wake-up arrives; defaults to 500 ms.
@@ -76,9 +78,6 @@ var _ eventstore.Store = (*Store)(nil)
 // It starts a listener for wake-ups from other processes and a notifier
 // that sends this process's wake-ups; Close stops both.
 func New(pool *pgxpool.Pool, opts Options) *Store {
-	if opts.Clock == nil {
-		opts.Clock = time.Now
-	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 500 * time.Millisecond
 	}
@@ -236,9 +235,13 @@ func (s *Store) append(ctx context.Context, q querier, streams []eventstore.Stre
 			})
 		}
 	}
-	now := s.opts.Clock().UTC().Truncate(time.Microsecond)
+	var supplied *time.Time // nil: the server's clock
+	if s.opts.Clock != nil {
+		now := s.opts.Clock().UTC().Truncate(time.Microsecond)
+		supplied = &now
+	}
 	rows, err := q.Query(ctx, appendSQL, names, expected, idx, offs, ids, types, schema, data,
-		actor, command, corr, cause, now)
+		actor, command, corr, cause, supplied)
 	if err != nil {
 		return eventstore.AppendResult{}, s.appendError(err, streams)
 	}

@@ -59,8 +59,22 @@ type Config struct {
 	// an empty key: the log is not sealed; hash chains still detect
 	// edited events.
 	SealKey KeySource
-	// SealInterval, when positive, makes Start seal the log this often.
+	// SealInterval, when positive, makes Start seal the log this often;
+	// verification then also fails on events older than that no seal
+	// covers.
 	SealInterval time.Duration
+	// SealAnchorFile, when set, is a copy of a seal kept outside the
+	// database: verification checks the log against it and the sealer
+	// starts from it (none while the file does not exist).
+	SealAnchorFile string
+	// SealAcceptUnsealed lets the sealer make the first seal of a log
+	// whose events are older than SealInterval (crm audit seal
+	// --accept-unsealed: an operator's decision).
+	SealAcceptUnsealed bool
+	// AnchorInterval, when positive with SealAnchorFile and SealInterval,
+	// makes Start write the newest authenticated seal to SealAnchorFile
+	// this often.
+	AnchorInterval time.Duration
 
 	// Commands builds the repository and the command handlers (needs
 	// MasterKey).
@@ -247,7 +261,11 @@ func (a *App) openKeys(context.Context) error {
 		a.sealKey = key
 	}
 	if a.Postgres != nil {
-		a.Integrity = integrity.New(a.DB.Pool, a.sealKey)
+		o := integrity.Options{Interval: a.cfg.SealInterval, AllowUnsealed: a.cfg.SealAcceptUnsealed}
+		if a.cfg.SealAnchorFile != "" {
+			o.Anchor = integrity.AnchorFile(a.cfg.SealAnchorFile, false)
+		}
+		a.Integrity = integrity.NewWithOptions(a.DB.Pool, a.sealKey, o)
 	} else {
 		// The hash chain and seals live in the PostgreSQL event store.
 		a.sealKey = nil
@@ -469,6 +487,9 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	if a.cfg.SealInterval > 0 {
 		a.run(a.seal)
+		if a.cfg.SealAnchorFile != "" && a.cfg.AnchorInterval > 0 {
+			a.run(a.writeAnchors)
+		}
 	}
 	if a.Reports != nil {
 		a.run(func(ctx context.Context) { _ = a.Reports.Run(ctx) })
@@ -501,7 +522,42 @@ func (a *App) seal(ctx context.Context) {
 		a.log.Warn("no seal key (--seal-key / CRM_SEAL_KEY): the log is not sealed; hash chains still detect edited events")
 		return
 	}
-	a.Integrity.Run(ctx, a.cfg.SealInterval, func(err error) { a.log.Error("seal the event log", "err", err) })
+	a.Integrity.Run(ctx, a.cfg.SealInterval, func(err error) {
+		if errors.Is(err, integrity.ErrRefused) {
+			a.log.Error("the event log is no longer sealed: it does not match the newest seal this process can authenticate; "+
+				"the server keeps serving; investigate with crm audit verify", "err", err)
+			return
+		}
+		a.log.Error("seal the event log", "err", err)
+	})
+}
+
+// writeAnchors writes the newest authenticated seal to the anchor file
+// every AnchorInterval, when it changed (never a seal the sealer refused).
+func (a *App) writeAnchors(ctx context.Context) {
+	if a.Integrity == nil || len(a.sealKey) == 0 {
+		return
+	}
+	t := time.NewTicker(a.cfg.AnchorInterval)
+	defer t.Stop()
+	var written int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s, ok := a.Integrity.Authenticated()
+		if !ok || s.Seq == written {
+			continue
+		}
+		if err := integrity.WriteAnchorFile(a.cfg.SealAnchorFile, s); err != nil {
+			a.log.Error("write the seal anchor", "err", err)
+			continue
+		}
+		written = s.Seq
+		a.log.Info("seal anchor written", "file", a.cfg.SealAnchorFile, "seq", s.Seq, "events", s.EventCount)
+	}
 }
 
 // project runs the projectors. Multi-stream appends to EventStoreDB cut

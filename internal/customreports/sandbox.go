@@ -47,10 +47,18 @@ func (sb sandbox) ident() string { return pgx.Identifier{sb.name}.Sanitize() }
 // reach no table outside its schema. ErrSandboxUnavailable names what the
 // database refuses.
 func (s *Service) createSandbox(ctx context.Context, sb sandbox) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// Only hex digits: safe to inline, as CREATE ROLE takes no parameters.
-		if _, err := tx.Exec(ctx, `CREATE ROLE `+sb.ident()+` LOGIN PASSWORD '`+sb.password+`'
+	viaFunction, err := s.roleFunctions(ctx)
+	if err != nil {
+		return err
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if viaFunction {
+			if _, err := tx.Exec(ctx, `SELECT crm_roles.create_report_role($1, $2)`, sb.name, sb.password); err != nil {
+				return fmt.Errorf("create role: %w", err)
+			}
+		} else if _, err := tx.Exec(ctx, `CREATE ROLE `+sb.ident()+` LOGIN PASSWORD '`+sb.password+`'
 NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 32`); err != nil {
+			// Only hex digits: safe to inline, as CREATE ROLE takes no parameters.
 			return fmt.Errorf("create role: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `CREATE SCHEMA `+sb.ident()); err != nil {
@@ -62,7 +70,7 @@ NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS CONNECTI
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "42501" {
-			return fmt.Errorf("%w: the database role the engine connects as cannot create roles (grant it CREATEROLE, or run as a superuser): %s", ErrSandboxUnavailable, pgErr.Message)
+			return fmt.Errorf("%w: the database role the engine connects as cannot create roles (grant it CREATEROLE, install the report-role functions of docs/sql/grants.sql, or run as a superuser): %s", ErrSandboxUnavailable, pgErr.Message)
 		}
 		return fmt.Errorf("create the report's role: %w", err)
 	}
@@ -119,10 +127,18 @@ func (s *Service) dropSandbox(ctx context.Context, sb sandbox) error {
 	if _, err := s.pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+sb.ident()+` CASCADE`); err != nil {
 		return fmt.Errorf("drop schema %s: %w", sb.name, err)
 	}
-	_, _ = s.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, sb.name)
-	var err error
+	viaFunction, err := s.roleFunctions(ctx)
+	if err != nil {
+		return err
+	}
+	drop, args := `DROP ROLE IF EXISTS `+sb.ident(), []any(nil)
+	if viaFunction {
+		drop, args = `SELECT crm_roles.drop_report_role($1)`, []any{sb.name}
+	} else {
+		_, _ = s.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, sb.name)
+	}
 	for range 50 {
-		if _, err = s.pool.Exec(ctx, `DROP ROLE IF EXISTS `+sb.ident()); err == nil {
+		if _, err = s.pool.Exec(ctx, drop, args...); err == nil {
 			return nil
 		}
 		select {
@@ -132,6 +148,18 @@ func (s *Service) dropSandbox(ctx context.Context, sb sandbox) error {
 		}
 	}
 	return fmt.Errorf("drop role %s: %w", sb.name, err)
+}
+
+// roleFunctions tells whether the database has the narrow functions that
+// create and drop report roles (docs/sql/grants.sql), through which an
+// engine role without CREATEROLE makes them; without them the engine's
+// role creates the roles itself.
+func (s *Service) roleFunctions(ctx context.Context) (bool, error) {
+	var ok bool
+	if err := s.pool.QueryRow(ctx, `SELECT to_regprocedure('crm_roles.create_report_role(text, text)') IS NOT NULL`).Scan(&ok); err != nil {
+		return false, fmt.Errorf("look for the report-role functions: %w", err)
+	}
+	return ok, nil
 }
 
 // connectAs opens a session logged in as the report's role, with the

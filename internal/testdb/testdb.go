@@ -87,6 +87,12 @@ func NewDatabase(t testing.TB) string {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		t.Fatalf("testdb: create database %s: %v", name, err)
 	}
+	// Event stores with a test clock supply recorded times; the event
+	// store keeps them only where the database allows it (its migration
+	// 005). Tests of that refusal reset the setting.
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" SET crm.supplied_recorded_at = on"); err != nil {
+		t.Fatalf("testdb: allow supplied recorded times in %s: %v", name, err)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

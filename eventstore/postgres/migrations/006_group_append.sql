@@ -14,6 +14,11 @@
 -- event (out_group, out_ord = its ordinal in p_ids, its version,
 -- transaction and position) and one per refused request (out_group,
 -- out_conflict = the stream that moved, out_actual = its version).
+--
+-- Like crm_append (migration 005) it runs as its owner with a fixed
+-- search_path, is not executable by PUBLIC, and the hash-chain trigger
+-- stamps recorded_at with the server's clock unless the database allows
+-- supplied times.
 
 CREATE FUNCTION crm_append_group(
     p_first       int[],
@@ -124,3 +129,12 @@ BEGIN
      ORDER BY ev.ord;
 END
 $fn$;
+
+DO $do$
+DECLARE
+    v_sig text := 'crm_append_group(int[], int[], text[], bigint[], int[], int[], int[], uuid[], text[], int[], jsonb[], text[], text[], text[], text[], timestamptz)';
+BEGIN
+    EXECUTE format('ALTER FUNCTION %s SECURITY DEFINER SET search_path = %s', v_sig, format('%I, pg_temp', current_schema()));
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', v_sig);
+END
+$do$;
