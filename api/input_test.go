@@ -13,7 +13,7 @@ import (
 func newEnvAutomations(t *testing.T) *env {
 	t.Helper()
 	return newEnvWith(t, func(c *app.Config) {
-		c.Workflows = &app.WorkflowsConfig{Webhooks: webhooks.Options{Guard: webhooks.Guard{AllowPrivate: true}}}
+		c.Workflows = &app.WorkflowsConfig{Webhooks: webhooks.Options{Guard: webhooks.AllowLoopbackInTests(webhooks.Guard{AllowPrivate: true})}}
 	})
 }
 
