@@ -676,3 +676,81 @@ func TestBadCursorValuesAndTheReportLimit(t *testing.T) {
 		t.Fatalf("the refused report left %d roles (%v)", roles, err)
 	}
 }
+
+// TestSlowBatchesAreSplit: a batch whose transaction would outlast the
+// batch time limit holds back every reader of the log while it runs; it is
+// cut, rolled back and applied again in smaller batches, so an event
+// appended meanwhile becomes readable within the limit (here within a
+// generous multiple of it, where a whole batch takes many times longer),
+// and the report still counts every event exactly once.
+func TestSlowBatchesAreSplit(t *testing.T) {
+	e := newEnvWith(t, func(o *customreports.Options) {
+		o.BatchSize = 128
+		o.BatchTimeout = 2 * time.Second
+		o.StatementTimeout = 2 * time.Second
+	})
+	ctx := context.Background()
+	const n = 128
+	for range n {
+		e.add("lead.captured.v1", map[string]any{"source": "web"})
+	}
+	// Each event costs about a tenth of a second: a batch of 128 takes
+	// many seconds, a batch of a few well under the limit.
+	d := customreports.Definition{Name: "slow", Table: "CREATE TABLE slow (k text PRIMARY KEY, n bigint NOT NULL)",
+		Handlers: map[string]string{"lead.captured.v1": `INSERT INTO slow SELECT :data.source, 1 + 0 * count(*) FROM generate_series(1, 600000)
+ON CONFLICT (k) DO UPDATE SET n = slow.n + 1`}}
+	if _, err := e.svc.Create(ctx, d, "key:analyst"); err != nil {
+		t.Fatal(err)
+	}
+	role := roleOf(t, e, "slow")
+	// Once a batch holds the horizon, append an event and read the log.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var writing bool
+		if err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE usename = $1 AND backend_xid IS NOT NULL)`, role).Scan(&writing); err != nil {
+			t.Fatal(err)
+		}
+		if writing {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the report never started a batch")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	marker := e.add("opportunity.opened.v1", map[string]any{"opportunity_id": "o-marker"})
+	seen := false
+	for readDeadline := time.Now().Add(8 * time.Second); !seen && time.Now().Before(readDeadline); {
+		evs, err := e.store.ReadAll(ctx, eventstore.Cursor{}, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			seen = seen || ev.ID == marker.ID
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !seen {
+		t.Fatal("an event appended while the report ran stayed unreadable for 8 s: the report's batch held the log's horizon")
+	}
+	deadline = time.Now().Add(2 * time.Minute)
+	for {
+		st, err := e.svc.Get(ctx, "slow")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State == "failed" {
+			t.Fatalf("failed: %+v", st.Error)
+		}
+		if st.Progress.CaughtUp {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not caught up: %+v", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := e.rows("slow", ""); !strings.Contains(got, fmt.Sprintf(`"n":%d`, n)) {
+		t.Fatalf("rows %s, want n = %d", got, n)
+	}
+}
