@@ -184,9 +184,11 @@ func (s *Service) asRole(cfg *pgx.ConnConfig, report string, sb sandbox) {
 }
 
 // statementTimeout is the longest one statement of a report may run: the
-// statement timeout, but never more than a whole batch may take.
+// statement timeout, but never more than nine tenths of what a whole batch
+// may take, so that a single statement over it fails the report at once
+// rather than cutting its batch.
 func (s *Service) statementTimeout() time.Duration {
-	return min(s.opts.StatementTimeout, s.opts.BatchTimeout)
+	return min(s.opts.StatementTimeout, s.opts.BatchTimeout-s.opts.BatchTimeout/10)
 }
 
 // validate runs the report's DDL and prepares and plans each handler in a
