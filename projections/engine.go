@@ -568,7 +568,7 @@ func (e *Engine) rewrite(ctx context.Context, horizon uint64, names []string) er
 	defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), `RESET lock_timeout`) }()
 	for _, name := range names {
 		for attempt := 1; ; attempt++ {
-			_, err := conn.Exec(ctx, `VACUUM (FULL) `+name)
+			_, err := conn.Exec(ctx, `VACUUM (FULL, ANALYZE) `+name)
 			var pgErr *pgconn.PgError
 			switch {
 			case err == nil:

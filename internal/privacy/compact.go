@@ -77,7 +77,7 @@ func Compact(ctx context.Context, pool *pgxpool.Pool, h Horizon, wait time.Durat
 	}
 	for _, name := range names {
 		for attempt := 1; ; attempt++ {
-			_, err := conn.Exec(ctx, `VACUUM (FULL) `+name)
+			_, err := conn.Exec(ctx, `VACUUM (FULL, ANALYZE) `+name)
 			var pgErr *pgconn.PgError
 			if err != nil && errors.As(err, &pgErr) && pgErr.Code == "55P03" && attempt < 10 {
 				continue // lock timeout: the table was busy
