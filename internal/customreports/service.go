@@ -211,7 +211,14 @@ func (s *Service) Create(ctx context.Context, d Definition, actor string) (Statu
 		return Status{}, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	tables, err := s.validate(ctx, conn, p, sb)
+	// The check's transaction, like a batch, holds the log's readers
+	// back while it runs: bound it.
+	vctx, cancel := context.WithTimeout(ctx, 5*s.opts.BatchTimeout)
+	defer cancel()
+	tables, err := s.validate(vctx, conn, p, sb)
+	if err != nil && ctx.Err() == nil && errors.Is(vctx.Err(), context.DeadlineExceeded) {
+		return Status{}, invalid("handlers", "checking the definition took longer than %v; make it smaller", 5*s.opts.BatchTimeout)
+	}
 	if err != nil {
 		return Status{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -610,6 +611,14 @@ func TestSizeLimitFailsTheReport(t *testing.T) {
 	}
 	t.Log(st.Error.Message, st.Progress.EventsSeen, st.Error.Position)
 	e.releasedDisk("big", "big")
+	var settings []string
+	if err := e.pool.QueryRow(context.Background(), `SELECT coalesce((SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = 0 AND setrole = $1::regrole), '{}')`,
+		pgx.Identifier{roleOf(t, e, "big")}.Sanitize()).Scan(&settings); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(settings, "temp_file_limit=200kB") {
+		t.Fatalf("the report's role has settings %v, want temp_file_limit=200kB", settings)
+	}
 
 	// One statement far over the limit stops at its own event.
 	huge := customreports.Definition{Name: "huge", Table: "CREATE TABLE huge (k text PRIMARY KEY, filler text NOT NULL)",
