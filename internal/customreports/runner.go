@@ -117,8 +117,8 @@ func (s *Service) hold(ctx context.Context, name string) {
 		var f *failure
 		var slow *slowBatch
 		if errors.As(err, &slow) {
-			if size > 1 {
-				size = max(1, slow.events/2)
+			if slow.events > 1 {
+				size = slow.events / 2
 				log.Info("custom report batch over its time limit; retrying in smaller batches", "batch_size", size)
 				continue
 			}
@@ -292,11 +292,18 @@ func (s *Service) runOnce(ctx context.Context, name string, batchSize int) error
 	}
 	// The report's tables, whose size every statement is checked against.
 	var rels []uint32
-	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(oid), '{}') FROM pg_class WHERE relnamespace = $1::regnamespace AND relkind IN ('r', 'p', 'm')`,
+	// Every file of them: tables, indexes, TOAST tables and their indexes.
+	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(c.oid), '{}') FROM pg_class c
+WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r', 'p', 'm', 'i')
+   OR c.oid IN (SELECT reltoastrelid FROM pg_class WHERE relnamespace = $1::regnamespace AND reltoastrelid <> 0)
+   OR c.oid IN (SELECT i.indexrelid FROM pg_index i JOIN pg_class t ON t.reltoastrelid = i.indrelid WHERE t.relnamespace = $1::regnamespace)`,
 		e.sb.name).Scan(&rels); err != nil {
 		return fmt.Errorf("list the report's tables: %w", err)
 	}
 	e.rels = rels
+	if _, err := conn.Prepare(ctx, guardStmt, guardSQL); err != nil {
+		return fmt.Errorf("prepare the size guard: %w", err)
+	}
 	after, err := eventstore.ParseCursor(cp.position)
 	if err != nil && cp.position != "" {
 		return fmt.Errorf("stored checkpoint %q: %w", cp.position, err)
@@ -332,9 +339,23 @@ func (s *Service) runOnce(ctx context.Context, name string, batchSize int) error
 	defer func() { <-watched }()
 	defer cancel(nil)
 
-	err = s.log.Subscribe(ctx, eventstore.SubscribeOptions{After: after, BatchSize: batchSize},
+	// Batches start at batchSize events (smaller after a batch over the
+	// time limit) and grow back while they take under a quarter of it.
+	chunk := max(1, min(batchSize, s.opts.BatchSize))
+	err = s.log.Subscribe(ctx, eventstore.SubscribeOptions{After: after, BatchSize: s.opts.BatchSize},
 		func(ctx context.Context, batch []eventstore.Event) error {
-			return s.applyBatch(ctx, conn, name, e, &cp, batch)
+			for len(batch) > 0 {
+				n := min(chunk, len(batch))
+				start := time.Now()
+				if err := s.applyBatch(ctx, conn, name, e, &cp, batch[:n]); err != nil {
+					return err
+				}
+				batch = batch[n:]
+				if chunk < s.opts.BatchSize && time.Since(start) < s.opts.BatchTimeout/4 {
+					chunk = min(2*chunk, s.opts.BatchSize)
+				}
+			}
+			return nil
 		})
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		if errors.Is(cause, errStopped) {
@@ -560,31 +581,35 @@ func bind(params []string, ev *eventstore.Event) ([][]byte, error) {
 }
 
 // pipeline runs the handlers of the events batch[run[k]] with params[k],
-// in order, in one round trip: each statement preceded by the statement
-// timeout and followed by a check of the report's size, which fails the
-// batch as soon as one statement has grown the report's tables past
-// Options.MaxBytes. The first statement that fails is a *failure naming
-// its handler and event (or no handler, for the size); the server skips
-// the rest. The batch's deadline (ctx) backs the server's timeouts.
+// in order, in one round trip. Before each statement the engine re-arms
+// the statement timeout and checks the report's size, and once more after
+// the last: the batch fails as soon as one statement has grown the
+// report's tables past Options.MaxBytes. The first statement that fails
+// is a *failure naming its handler and event (or no handler, for the
+// size); the server skips the rest. The batch's deadline (ctx) backs the
+// server's timeouts.
 func (s *Service) pipeline(ctx context.Context, conn *pgx.Conn, e entry, batch []eventstore.Event, run []int, params [][][]byte) error {
-	timeout := [][]byte{[]byte(strconv.FormatInt(s.statementTimeout().Milliseconds(), 10))}
 	rels := make([]string, len(e.rels))
 	for i, r := range e.rels {
 		rels[i] = strconv.FormatUint(uint64(r), 10)
 	}
-	sizeArgs := [][]byte{[]byte("{" + strings.Join(rels, ",") + "}"), []byte(strconv.FormatInt(s.opts.MaxBytes, 10))}
+	guard := [][]byte{[]byte(strconv.FormatInt(s.statementTimeout().Milliseconds(), 10)),
+		[]byte("{" + strings.Join(rels, ",") + "}"), []byte(strconv.FormatInt(s.opts.MaxBytes, 10))}
 	pl := conn.PgConn().StartPipeline(ctx)
 	for k, i := range run {
-		pl.SendQueryParams(`SELECT set_config('statement_timeout', $1, true)`, timeout, nil, nil, nil)
+		pl.SendQueryPrepared(guardStmt, guard, nil, nil)
 		pl.SendQueryPrepared(e.plan.handlers[batch[i].Type].stmt, params[k], nil, nil)
-		pl.SendQueryParams(sizeCheckSQL, sizeArgs, nil, nil, nil)
 	}
+	pl.SendQueryPrepared(guardStmt, guard, nil, nil)
 	if err := pl.Sync(); err != nil {
 		_ = pl.Close()
 		return err
 	}
-	for _, i := range run {
-		for step := range 3 {
+	for k := 0; k <= len(run); k++ {
+		for step := range 2 {
+			if k == len(run) && step == 1 {
+				break
+			}
 			res, err := pl.GetResults()
 			if rr, ok := res.(*pgconn.ResultReader); ok && err == nil {
 				_, err = rr.Close()
@@ -592,17 +617,20 @@ func (s *Service) pipeline(ctx context.Context, conn *pgx.Conn, e entry, batch [
 			if err == nil && res == nil {
 				err = errors.New("pipeline: missing result")
 			}
-			if err != nil {
-				_ = pl.Close()
-				if ctx.Err() != nil {
-					return &failure{handler: batch[i].Type, position: batch[i].Cursor.String(), err: ctx.Err()}
-				}
-				if step == 2 && !isConnErr(err) {
-					return &failure{position: batch[i].Cursor.String(),
-						err: fmt.Errorf("the report's tables grew past the limit of %d bytes", s.opts.MaxBytes)}
-				}
-				return &failure{handler: batch[i].Type, position: batch[i].Cursor.String(), err: err}
+			if err == nil {
+				continue
 			}
+			_ = pl.Close()
+			if step == 0 && k > 0 && !isConnErr(err) && ctx.Err() == nil {
+				// The guard after statement k-1 found the report too big.
+				return &failure{position: batch[run[k-1]].Cursor.String(),
+					err: fmt.Errorf("the report's tables grew past the limit of %d bytes", s.opts.MaxBytes)}
+			}
+			at := batch[run[min(k, len(run)-1)]]
+			if ctx.Err() != nil {
+				return &failure{handler: at.Type, position: at.Cursor.String(), err: ctx.Err()}
+			}
+			return &failure{handler: at.Type, position: at.Cursor.String(), err: err}
 		}
 	}
 	res, err := pl.GetResults()
@@ -615,7 +643,13 @@ func (s *Service) pipeline(ctx context.Context, conn *pgx.Conn, e entry, batch [
 	return err
 }
 
-// sizeCheckSQL fails (an integer that does not parse) once the report's
-// tables ($1) with their indexes and TOAST take more than $2 bytes.
-const sizeCheckSQL = `SELECT CASE WHEN s > $2::bigint THEN (s::text || ' bytes, over the report size limit')::int END
-FROM (SELECT coalesce(sum(pg_total_relation_size(r)), 0)::bigint AS s FROM unnest($1::oid[]) AS r) t`
+// guardStmt is the name guardSQL is prepared under on a report's session.
+const guardStmt = "crm_guard"
+
+// guardSQL re-arms the statement timeout ($1) and fails (an integer that
+// does not parse) once the report's relations ($2: every table, index
+// and TOAST relation) take more than $3 bytes. Only the main forks are
+// measured: the free-space and visibility maps are a small fraction.
+const guardSQL = `SELECT set_config('statement_timeout', $1, true),
+  CASE WHEN s > $3::bigint THEN (s::text || ' bytes, over the report size limit')::int END
+FROM (SELECT coalesce(sum(pg_relation_size(r)), 0)::bigint AS s FROM unnest($2::oid[]) AS r) t`
