@@ -89,6 +89,17 @@ var auditPersonalTypes = map[string][]string{
 	"activity.logged.v1":        {"subject", "body"},
 }
 
+// Scrubbed implements Scrubber: the timeline's entries, when an erasure
+// among events rewrote some.
+func (*Audit) Scrubbed(events []Event) []string {
+	for _, e := range events {
+		if er, ok := e.Domain.(aggregates.SubjectErasedEvent); ok && len(er.Entities) > 0 {
+			return []string{"entries"}
+		}
+	}
+	return nil
+}
+
 // auditErase rewrites the entries of erased leads and contacts as the
 // timeline describes their events once their personal values read
 // aggregates.ErasedValue, so the live timeline and a rebuild agree.

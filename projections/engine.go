@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -69,7 +70,13 @@ type Engine struct {
 	opts       Options
 
 	mu      sync.Mutex
-	changed chan struct{} // closed and replaced whenever a checkpoint moves here
+	changed chan struct{}  // closed and replaced whenever a checkpoint moves here
+	vacuums sync.WaitGroup // post-erasure rewrites in flight; Run waits for them
+	// Tables to rewrite after erasures, the transaction horizon they wait
+	// for, and whether a rewrite is running (under mu).
+	scrub        map[string]bool
+	scrubHorizon uint64
+	scrubbing    bool
 }
 
 // New returns an engine over a migrated pool (see Migrations).
@@ -129,6 +136,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	e.vacuums.Wait()
 	return nil
 }
 
@@ -460,7 +468,120 @@ func (e *Engine) applyTx(ctx context.Context, db session, p Projector, schema, p
 		return pos, err
 	}
 	e.notify()
+	if s, ok := p.(Scrubber); ok {
+		if tables := s.Scrubbed(events); len(tables) > 0 {
+			e.vacuumScrubbed(ctx, p.Name(), schema, tables)
+		}
+	}
 	return next, nil
+}
+
+// vacuumScrubbed has the tables a projector overwrote for an erasure
+// rewritten (VACUUM FULL) in the background, once every transaction of
+// the database that could still see their old row versions has ended:
+// a plain VACUUM removes the old versions but leaves their bytes in the
+// pages' free space, a rewrite copies only the live rows into new files.
+// Erasures that commit while a rewrite runs are coalesced into the next
+// one. It stops when ctx ends; the rewrite needs the engine's role to own
+// the tables, as it does when it created them.
+func (e *Engine) vacuumScrubbed(ctx context.Context, projector, schema string, tables []string) {
+	var horizon uint64
+	if err := e.pool.QueryRow(ctx, `SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint`).Scan(&horizon); err != nil {
+		e.opts.Logger.Warn("vacuum after an erasure: read the transaction horizon", "projector", projector, "err", err)
+		return
+	}
+	e.mu.Lock()
+	if e.scrub == nil {
+		e.scrub = map[string]bool{}
+	}
+	for _, t := range tables {
+		e.scrub[pgx.Identifier{schema, t}.Sanitize()] = true
+	}
+	e.scrubHorizon = max(e.scrubHorizon, horizon)
+	if e.scrubbing {
+		e.mu.Unlock()
+		return
+	}
+	e.scrubbing = true
+	e.mu.Unlock()
+	e.vacuums.Add(1)
+	go func() {
+		defer e.vacuums.Done()
+		defer func() {
+			e.mu.Lock()
+			e.scrubbing = false
+			e.mu.Unlock()
+		}()
+		for ctx.Err() == nil {
+			e.mu.Lock()
+			names := make([]string, 0, len(e.scrub))
+			for n := range e.scrub {
+				names = append(names, n)
+			}
+			h := e.scrubHorizon
+			e.scrub = map[string]bool{}
+			e.mu.Unlock()
+			if len(names) == 0 {
+				return
+			}
+			slices.Sort(names)
+			if err := e.rewrite(ctx, h, names); err != nil && ctx.Err() == nil {
+				e.opts.Logger.Warn("vacuum after an erasure: autovacuum removes the old rows later", "tables", names, "err", err)
+			}
+		}
+	}()
+}
+
+// rewrite waits (up to a minute) until no transaction of the database
+// that began before horizon runs, then rewrites each table, taking its
+// lock with a one-second lock timeout and trying again while it is busy.
+func (e *Engine) rewrite(ctx context.Context, horizon uint64, names []string) error {
+	low := fmt.Sprint(horizon & 0xFFFFFFFF)
+	for deadline := time.Now().Add(time.Minute); ; {
+		var older bool
+		// backend_xmin and backend_xid are 32-bit: compare their ages.
+		if err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+  AND ((backend_xmin IS NOT NULL AND age(backend_xmin) > age($1::text::xid)) OR (backend_xid IS NOT NULL AND age(backend_xid) > age($1::text::xid))))`,
+			low).Scan(&older); err != nil {
+			return err
+		}
+		if !older {
+			break
+		}
+		if time.Now().After(deadline) {
+			return errors.New("transactions older than the erasure still run")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	conn, err := e.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SET lock_timeout = '1s'`); err != nil {
+		return err
+	}
+	defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), `RESET lock_timeout`) }()
+	for _, name := range names {
+		for attempt := 1; ; attempt++ {
+			_, err := conn.Exec(ctx, `VACUUM (FULL, ANALYZE) `+name)
+			var pgErr *pgconn.PgError
+			switch {
+			case err == nil:
+			case errors.As(err, &pgErr) && pgErr.Code == "42P01": // a rebuild's shadow swapped away meanwhile
+			case errors.As(err, &pgErr) && pgErr.Code == "55P03" && attempt < 30: // busy: try again
+				continue
+			default:
+				return fmt.Errorf("rewrite %s: %w", name, err)
+			}
+			break
+		}
+	}
+	return nil
 }
 
 func (e *Engine) recordFailure(ctx context.Context, name, position string, err error) {

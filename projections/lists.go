@@ -79,6 +79,28 @@ func (*Lists) Apply(ctx context.Context, tx pgx.Tx, events []Event) error {
 	return nil
 }
 
+// Scrubbed implements Scrubber: the lead and contact lists an erasure
+// among events overwrote.
+func (*Lists) Scrubbed(events []Event) []string {
+	var leads, contacts bool
+	for _, e := range events {
+		if er, ok := e.Domain.(aggregates.SubjectErasedEvent); ok {
+			for _, ent := range er.Entities {
+				leads = leads || ent.EntityType == readmodels.AuditLead
+				contacts = contacts || ent.EntityType == readmodels.AuditContact
+			}
+		}
+	}
+	var out []string
+	if leads {
+		out = append(out, "leads")
+	}
+	if contacts {
+		out = append(out, "contacts")
+	}
+	return out
+}
+
 // listsErase replaces the personal values of erased leads and contacts by
 // aggregates.ErasedValue, as a rebuild from their events would show them
 // (an empty phone stays empty).

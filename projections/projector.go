@@ -35,6 +35,15 @@ type Projector interface {
 	Apply(ctx context.Context, tx pgx.Tx, events []Event) error
 }
 
+// Scrubber is a projector that overwrites personal values in place when a
+// data subject is erased. Scrubbed names its tables (in its schema) whose
+// rows it overwrote for an erasure among events; after the batch commits,
+// the engine vacuums them, so that the old row versions, which still
+// hold the plaintext, leave the table's pages.
+type Scrubber interface {
+	Scrubbed(events []Event) []string
+}
+
 // SchemaName is the live schema of the projector called name. Read-model
 // queries name their tables with it.
 func SchemaName(name string) string { return readmodels.SchemaName(name) }

@@ -103,17 +103,27 @@ func (s *Service) hold(ctx context.Context, name string) {
 	}
 	log := s.opts.Logger.With("report", name)
 	backoff := s.opts.Poll
+	size := s.opts.BatchSize
 	for ctx.Err() == nil {
 		rctx, cancel := context.WithCancel(ctx)
 		s.mu.Lock()
 		s.cancels[name] = cancel
 		s.mu.Unlock()
-		err := s.runOnce(rctx, name)
+		err := s.runOnce(rctx, name, size)
 		s.mu.Lock()
 		delete(s.cancels, name)
 		s.mu.Unlock()
 		cancel()
 		var f *failure
+		var slow *slowBatch
+		if errors.As(err, &slow) {
+			if slow.events > 1 {
+				size = slow.events / 2
+				log.Info("custom report batch over its time limit; retrying in smaller batches", "batch_size", size)
+				continue
+			}
+			err = &failure{handler: slow.handler, position: slow.position, err: fmt.Errorf("the event's statement took longer than the batch limit of %v", s.opts.BatchTimeout)}
+		}
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -125,6 +135,7 @@ func (s *Service) hold(ctx context.Context, name string) {
 		case errors.As(err, &f):
 			log.Error("custom report failed; rebuild it to run it again", "handler", f.handler, "position", f.position, "err", f.err)
 			s.recordFailure(context.WithoutCancel(ctx), name, f)
+			s.release(context.WithoutCancel(ctx), name)
 			return
 		case err != nil && !errors.Is(err, context.Canceled):
 			log.Warn("custom report interrupted; retrying", "err", err, "retry_in", backoff)
@@ -151,6 +162,48 @@ func (s *Service) recordFailure(ctx context.Context, name string, f *failure) {
 	}
 }
 
+// release empties a failed report's tables (keeping its checkpoint), so
+// that a report that failed, say at its size limit, gives its disk back.
+// A rebuild fills them again.
+func (s *Service) release(ctx context.Context, name string) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	e, err := s.load(ctx, name)
+	if err != nil {
+		return
+	}
+	conn, err := s.connectAs(ctx, name, e.sb)
+	if err != nil {
+		s.opts.Logger.Error("custom reports: release a failed report's tables", "report", name, "err", err)
+		return
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(ctx, `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname <> $2`, e.sb.name, checkpointTable)
+	var rels []string
+	if err == nil {
+		rels, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err == nil && len(rels) > 0 {
+		_, err = conn.Exec(ctx, `TRUNCATE `+strings.Join(rels, ", "))
+	}
+	if err != nil {
+		s.opts.Logger.Error("custom reports: release a failed report's tables", "report", name, "err", err)
+	}
+}
+
+// slowBatch is a batch rolled back at the batch time limit: the number of
+// events it held and the position of its first.
+type slowBatch struct {
+	events   int
+	handler  string // the first event's type, when a handler runs for it
+	position string
+}
+
+func (e *slowBatch) Error() string {
+	return fmt.Sprintf("a batch of %d events took longer than its time limit", e.events)
+}
+
 // entry is a report's catalog row as its runner needs it.
 type entry struct {
 	plan       *plan
@@ -158,6 +211,7 @@ type entry struct {
 	until      *time.Time
 	generation int64
 	state      string
+	rels       []uint32 // the report's tables, once its run has set them up
 }
 
 func (s *Service) load(ctx context.Context, name string) (entry, error) {
@@ -194,7 +248,7 @@ type checkpoint struct {
 // runOnce runs the report from its checkpoint: it catches up with the log
 // and follows it until ctx ends, the report is dropped or rebuilt (seen
 // within Options.Poll), it reaches its until time, or a batch fails.
-func (s *Service) runOnce(ctx context.Context, name string) error {
+func (s *Service) runOnce(ctx context.Context, name string, batchSize int) error {
 	e, err := s.load(ctx, name)
 	if err != nil {
 		return err
@@ -218,11 +272,37 @@ func (s *Service) runOnce(ctx context.Context, name string) error {
 		}
 		cp = checkpoint{generation: e.generation}
 	}
+	// The functions each statement calls are checked again as it is
+	// prepared: the definition passed the check when it was created, and
+	// this holds whatever changed since.
 	for _, typ := range e.plan.sortedTypes() {
 		h := e.plan.handlers[typ]
-		if _, err := conn.Prepare(ctx, h.stmt, h.sql); err != nil {
+		if err := prepareChecked(ctx, conn.Conn, conn.notices, h.stmt, h.sql); err != nil {
+			if isConnErr(err) && !errors.As(err, new(*funcError)) {
+				return err
+			}
 			return &failure{handler: typ, position: cp.position, err: err}
 		}
+	}
+	if err := checkTableFunctions(ctx, conn, e.sb.name); err != nil {
+		if errors.As(err, new(*funcError)) {
+			return &failure{position: cp.position, err: err}
+		}
+		return err
+	}
+	// The report's tables, whose size every statement is checked against.
+	var rels []uint32
+	// Every file of them: tables, indexes, TOAST tables and their indexes.
+	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(c.oid), '{}') FROM pg_class c
+WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r', 'p', 'm', 'i')
+   OR c.oid IN (SELECT reltoastrelid FROM pg_class WHERE relnamespace = $1::regnamespace AND reltoastrelid <> 0)
+   OR c.oid IN (SELECT i.indexrelid FROM pg_index i JOIN pg_class t ON t.reltoastrelid = i.indrelid WHERE t.relnamespace = $1::regnamespace)`,
+		e.sb.name).Scan(&rels); err != nil {
+		return fmt.Errorf("list the report's tables: %w", err)
+	}
+	e.rels = rels
+	if _, err := conn.Prepare(ctx, guardStmt, guardSQL); err != nil {
+		return fmt.Errorf("prepare the size guard: %w", err)
 	}
 	after, err := eventstore.ParseCursor(cp.position)
 	if err != nil && cp.position != "" {
@@ -259,9 +339,23 @@ func (s *Service) runOnce(ctx context.Context, name string) error {
 	defer func() { <-watched }()
 	defer cancel(nil)
 
+	// Batches start at batchSize events (smaller after a batch over the
+	// time limit) and grow back while they take under a quarter of it.
+	chunk := max(1, min(batchSize, s.opts.BatchSize))
 	err = s.log.Subscribe(ctx, eventstore.SubscribeOptions{After: after, BatchSize: s.opts.BatchSize},
 		func(ctx context.Context, batch []eventstore.Event) error {
-			return s.applyBatch(ctx, conn, name, e, &cp, batch)
+			for len(batch) > 0 {
+				n := min(chunk, len(batch))
+				start := time.Now()
+				if err := s.applyBatch(ctx, conn, name, e, &cp, batch[:n]); err != nil {
+					return err
+				}
+				batch = batch[n:]
+				if chunk < s.opts.BatchSize && time.Since(start) < s.opts.BatchTimeout/4 {
+					chunk = min(2*chunk, s.opts.BatchSize)
+				}
+			}
+			return nil
 		})
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		if errors.Is(cause, errStopped) {
@@ -270,9 +364,12 @@ func (s *Service) runOnce(ctx context.Context, name string) error {
 		return cause
 	}
 	var f *failure
+	var slow *slowBatch
 	switch {
 	case errors.As(err, &f):
 		return f
+	case errors.As(err, &slow):
+		return slow
 	case errors.Is(err, errDone):
 		return errDone
 	}
@@ -282,7 +379,35 @@ func (s *Service) runOnce(ctx context.Context, name string) error {
 // applyBatch applies the events of batch recorded up to the report's
 // until time, with the checkpoint, in one transaction of the report's
 // role; it returns errDone once an event lies beyond until.
-func (s *Service) applyBatch(ctx context.Context, conn *pgx.Conn, name string, e entry, cp *checkpoint, batch []eventstore.Event) error {
+func (s *Service) applyBatch(ctx context.Context, conn reportConn, name string, e entry, cp *checkpoint, batch []eventstore.Event) error {
+	// The batch's transaction holds the log's visibility horizon (every
+	// reader of the log waits for it): bound it as a whole.
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, s.opts.BatchTimeout)
+	defer cancel()
+	err := s.applyWithin(ctx, conn, name, e, cp, batch)
+	if err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && len(batch) > 0 {
+		var f *failure
+		if !errors.As(err, &f) || isConnErr(f.err) || isCanceled(f.err) {
+			slow := &slowBatch{events: len(batch), position: batch[0].Cursor.String()}
+			if e.plan.handlers[batch[0].Type] != nil {
+				slow.handler = batch[0].Type
+			}
+			return slow
+		}
+	}
+	return err
+}
+
+// isCanceled tells a statement the server cancelled on the client's
+// request (SQLSTATE 57014 without the statement timeout's message).
+func isCanceled(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "57014" && strings.Contains(pgErr.Message, "user request")
+}
+
+// applyWithin is applyBatch within the batch's deadline.
+func (s *Service) applyWithin(ctx context.Context, conn reportConn, name string, e entry, cp *checkpoint, batch []eventstore.Event) error {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return err
@@ -300,7 +425,8 @@ func (s *Service) applyBatch(ctx context.Context, conn *pgx.Conn, name string, e
 	// from the engine's search path, and every statement re-arms the
 	// statement timeout before it runs (a statement's timer starts with it,
 	// so a handler that turns the timeout off affects no other statement).
-	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, e.sb.ident()); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true), set_config('statement_timeout', $2, true)`,
+		e.sb.ident(), fmt.Sprint(s.statementTimeout().Milliseconds())); err != nil {
 		return err
 	}
 	var (
@@ -329,7 +455,7 @@ func (s *Service) applyBatch(ctx context.Context, conn *pgx.Conn, name string, e
 		run, params = append(run, i), append(params, vals)
 	}
 	if len(run) > 0 {
-		if err := s.pipeline(ctx, conn, e, batch, run, params); err != nil {
+		if err := s.pipeline(ctx, conn.Conn, e, batch, run, params); err != nil {
 			return err
 		}
 		applied = int64(len(run))
@@ -355,7 +481,8 @@ FROM pg_class c WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r', '
 	if err := tx.Commit(ctx); err != nil {
 		return err
 	}
-	// Session-level advisory locks a handler took must not outlive it.
+	// Handlers cannot call the advisory lock functions; should one ever
+	// take a session-level lock all the same, it does not outlive the batch.
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err != nil {
 		return err
 	}
@@ -454,26 +581,35 @@ func bind(params []string, ev *eventstore.Event) ([][]byte, error) {
 }
 
 // pipeline runs the handlers of the events batch[run[k]] with params[k],
-// in order, in one round trip: each statement preceded by the statement
-// timeout. The first statement that fails is a *failure naming its
-// handler and event; the server skips the rest. A client-side deadline
-// backs the server's timeouts.
+// in order, in one round trip. Before each statement the engine re-arms
+// the statement timeout and checks the report's size, and once more after
+// the last: the batch fails as soon as one statement has grown the
+// report's tables past Options.MaxBytes. The first statement that fails
+// is a *failure naming its handler and event (or no handler, for the
+// size); the server skips the rest. The batch's deadline (ctx) backs the
+// server's timeouts.
 func (s *Service) pipeline(ctx context.Context, conn *pgx.Conn, e entry, batch []eventstore.Event, run []int, params [][][]byte) error {
-	per := s.opts.StatementTimeout + time.Second
-	pctx, cancel := context.WithTimeout(ctx, time.Duration(len(run))*per+10*time.Second)
-	defer cancel()
-	timeout := [][]byte{[]byte(strconv.FormatInt(s.opts.StatementTimeout.Milliseconds(), 10))}
-	pl := conn.PgConn().StartPipeline(pctx)
+	rels := make([]string, len(e.rels))
+	for i, r := range e.rels {
+		rels[i] = strconv.FormatUint(uint64(r), 10)
+	}
+	guard := [][]byte{[]byte(strconv.FormatInt(s.statementTimeout().Milliseconds(), 10)),
+		[]byte("{" + strings.Join(rels, ",") + "}"), []byte(strconv.FormatInt(s.opts.MaxBytes, 10))}
+	pl := conn.PgConn().StartPipeline(ctx)
 	for k, i := range run {
-		pl.SendQueryParams(`SELECT set_config('statement_timeout', $1, true)`, timeout, nil, nil, nil)
+		pl.SendQueryPrepared(guardStmt, guard, nil, nil)
 		pl.SendQueryPrepared(e.plan.handlers[batch[i].Type].stmt, params[k], nil, nil)
 	}
+	pl.SendQueryPrepared(guardStmt, guard, nil, nil)
 	if err := pl.Sync(); err != nil {
 		_ = pl.Close()
 		return err
 	}
-	for _, i := range run {
-		for range 2 {
+	for k := 0; k <= len(run); k++ {
+		for step := range 2 {
+			if k == len(run) && step == 1 {
+				break
+			}
 			res, err := pl.GetResults()
 			if rr, ok := res.(*pgconn.ResultReader); ok && err == nil {
 				_, err = rr.Close()
@@ -481,16 +617,20 @@ func (s *Service) pipeline(ctx context.Context, conn *pgx.Conn, e entry, batch [
 			if err == nil && res == nil {
 				err = errors.New("pipeline: missing result")
 			}
-			if err != nil {
-				_ = pl.Close()
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if pctx.Err() != nil {
-					err = fmt.Errorf("the batch took longer than %v: %w", time.Duration(len(run))*per+10*time.Second, err)
-				}
-				return &failure{handler: batch[i].Type, position: batch[i].Cursor.String(), err: err}
+			if err == nil {
+				continue
 			}
+			_ = pl.Close()
+			if step == 0 && k > 0 && !isConnErr(err) && ctx.Err() == nil {
+				// The guard after statement k-1 found the report too big.
+				return &failure{position: batch[run[k-1]].Cursor.String(),
+					err: fmt.Errorf("the report's tables grew past the limit of %d bytes", s.opts.MaxBytes)}
+			}
+			at := batch[run[min(k, len(run)-1)]]
+			if ctx.Err() != nil {
+				return &failure{handler: at.Type, position: at.Cursor.String(), err: ctx.Err()}
+			}
+			return &failure{handler: at.Type, position: at.Cursor.String(), err: err}
 		}
 	}
 	res, err := pl.GetResults()
@@ -502,3 +642,14 @@ func (s *Service) pipeline(ctx context.Context, conn *pgx.Conn, e entry, batch [
 	}
 	return err
 }
+
+// guardStmt is the name guardSQL is prepared under on a report's session.
+const guardStmt = "crm_guard"
+
+// guardSQL re-arms the statement timeout ($1) and fails (an integer that
+// does not parse) once the report's relations ($2: every table, index
+// and TOAST relation) take more than $3 bytes. Only the main forks are
+// measured: the free-space and visibility maps are a small fraction.
+const guardSQL = `SELECT set_config('statement_timeout', $1, true),
+  CASE WHEN s > $3::bigint THEN (s::text || ' bytes, over the report size limit')::int END
+FROM (SELECT coalesce(sum(pg_relation_size(r)), 0)::bigint AS s FROM unnest($2::oid[]) AS r) t`

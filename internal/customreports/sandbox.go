@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 )
 
 // checkpointTable is the engine's table in every report schema: one row
@@ -73,6 +74,12 @@ NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS CONNECTI
 			return fmt.Errorf("%w: the database role the engine connects as cannot create roles (grant it CREATEROLE, install the report-role functions of docs/sql/grants.sql, or run as a superuser): %s", ErrSandboxUnavailable, pgErr.Message)
 		}
 		return fmt.Errorf("create the report's role: %w", err)
+	}
+	// Spill files of sorts and hashes count against no table: bound them
+	// per session. Only a superuser may set temp_file_limit for a role; a
+	// database that refuses it keeps the server's own limit.
+	if _, err := s.pool.Exec(ctx, `ALTER ROLE `+sb.ident()+` SET temp_file_limit = '`+fmt.Sprint(s.opts.MaxBytes>>10)+`kB'`); err != nil {
+		s.opts.Logger.Warn("custom reports: could not bound the report role's temporary files", "role", sb.name, "err", err)
 	}
 	// Privileges every role gets through PUBLIC. A REVOKE by a role that
 	// does not own the object only warns; the check below decides.
@@ -162,30 +169,54 @@ func (s *Service) roleFunctions(ctx context.Context) (bool, error) {
 	return ok, nil
 }
 
+// reportConn is a session logged in as a report's role, with the node
+// trees the server showed it while the engine prepared its statements.
+type reportConn struct {
+	*pgx.Conn
+	notices *notices
+}
+
 // connectAs opens a session logged in as the report's role, with the
 // engine's connection settings otherwise: the report's schema alone on the
-// search path, the statement timeout set and times in UTC.
-func (s *Service) connectAs(ctx context.Context, report string, sb sandbox) (*pgx.Conn, error) {
+// search path, the statement timeout set and times in UTC. A context that
+// ends while a statement runs sends the server a cancel request, so the
+// statement (and its transaction) stops at once instead of running on.
+func (s *Service) connectAs(ctx context.Context, report string, sb sandbox) (reportConn, error) {
 	cfg := s.pool.Config().ConnConfig.Copy()
 	s.asRole(cfg, report, sb)
+	n := &notices{}
+	cfg.OnNotice = n.handle
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, CancelRequestDelay: 0, DeadlineDelay: 2 * time.Second}
+	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: the report's role %s cannot log in with the engine's connection settings (check pg_hba.conf): %v", ErrSandboxUnavailable, sb.name, err)
+		return reportConn{}, fmt.Errorf("%w: the report's role %s cannot log in with the engine's connection settings (check pg_hba.conf): %v", ErrSandboxUnavailable, sb.name, err)
 	}
-	return conn, nil
+	return reportConn{Conn: conn, notices: n}, nil
 }
 
 // asRole points cfg at the report's role.
 func (s *Service) asRole(cfg *pgx.ConnConfig, report string, sb sandbox) {
 	cfg.User, cfg.Password = sb.name, sb.password
 	cfg.RuntimeParams = map[string]string{
-		"application_name":  "crm report " + report,
-		"search_path":       sb.ident(),
-		"statement_timeout": fmt.Sprint(s.opts.StatementTimeout.Milliseconds()),
-		"TimeZone":          "UTC",
+		"application_name":                    "crm report " + report,
+		"search_path":                         sb.ident(),
+		"statement_timeout":                   fmt.Sprint(s.statementTimeout().Milliseconds()),
+		"idle_in_transaction_session_timeout": fmt.Sprint(s.opts.BatchTimeout.Milliseconds()),
+		"lock_timeout":                        fmt.Sprint(s.statementTimeout().Milliseconds()),
+		"TimeZone":                            "UTC",
 	}
 	// Statements run as sent; no statement cache keyed by text.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
+}
+
+// statementTimeout is the longest one statement of a report may run: the
+// statement timeout, but never more than nine tenths of what a whole batch
+// may take, so that a single statement over it fails the report at once
+// rather than cutting its batch.
+func (s *Service) statementTimeout() time.Duration {
+	return min(s.opts.StatementTimeout, s.opts.BatchTimeout-s.opts.BatchTimeout/10)
 }
 
 // validate runs the report's DDL and prepares and plans each handler in a
@@ -193,14 +224,14 @@ func (s *Service) asRole(cfg *pgx.ConnConfig, report string, sb sandbox) {
 // returns each table's primary key columns, in DDL order. Bad SQL, a table
 // without a primary key and a handler that reaches any table outside the
 // report's own are *InvalidError.
-func (s *Service) validate(ctx context.Context, conn *pgx.Conn, p *plan, sb sandbox) ([]tableInfo, error) {
+func (s *Service) validate(ctx context.Context, conn reportConn, p *plan, sb sandbox) ([]tableInfo, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	for i, d := range p.ddl {
-		if err := execOne(ctx, conn, d.sql); err != nil {
+		if err := execOne(ctx, conn.Conn, d.sql); err != nil {
 			if isConnErr(err) {
 				return nil, err
 			}
@@ -211,13 +242,24 @@ func (s *Service) validate(ctx context.Context, conn *pgx.Conn, p *plan, sb sand
 	if err != nil {
 		return nil, err
 	}
+	if err := checkTableFunctions(ctx, tx, sb.name); err != nil {
+		var fe *funcError
+		if errors.As(err, &fe) {
+			return nil, invalid("table", "%v", fe)
+		}
+		return nil, err
+	}
 	if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
 		return nil, err
 	}
 	for _, typ := range p.sortedTypes() {
 		h := p.handlers[typ]
 		field := "handlers." + typ
-		if _, err := conn.Prepare(ctx, h.stmt, h.sql); err != nil {
+		if err := prepareChecked(ctx, conn.Conn, conn.notices, h.stmt, h.sql); err != nil {
+			var fe *funcError
+			if errors.As(err, &fe) {
+				return nil, invalid(field, "%v", fe)
+			}
 			if isConnErr(err) {
 				return nil, err
 			}
@@ -312,7 +354,7 @@ FROM pg_class c WHERE c.relnamespace = $1::regnamespace AND c.relname = $2 AND c
 // setup creates the report's tables and its checkpoint at generation gen,
 // replacing whatever the schema held, in one transaction of the report's
 // role: readers see the old tables until it commits.
-func setup(ctx context.Context, conn *pgx.Conn, p *plan, sb sandbox, gen int64) error {
+func setup(ctx context.Context, conn reportConn, p *plan, sb sandbox, gen int64) error {
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
@@ -330,7 +372,7 @@ AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN
 			}
 		}
 		for i, d := range p.ddl {
-			if err := execOne(ctx, conn, d.sql); err != nil {
+			if err := execOne(ctx, conn.Conn, d.sql); err != nil {
 				return fmt.Errorf("table statement %d: %w", i+1, err)
 			}
 		}

@@ -43,10 +43,18 @@ type Options struct {
 	Types []string
 	// BatchSize is the most events applied in one transaction (default 1000).
 	BatchSize int
-	// StatementTimeout bounds each statement of a report (default 5 s).
+	// StatementTimeout bounds each statement of a report (default 5 s,
+	// and never more than BatchTimeout).
 	StatementTimeout time.Duration
+	// BatchTimeout bounds a whole batch's transaction (default 2 s): while
+	// it runs, the log's readers (projections, automations, other
+	// reports) wait for it, so it is also the longest a report can delay
+	// them. A batch that takes longer is rolled back and retried in
+	// batches half its size; a single event over it fails the report.
+	BatchTimeout time.Duration
 	// MaxBytes bounds the size of a report's tables with their indexes,
-	// checked with every batch (default 256 MiB).
+	// checked after every statement (default 256 MiB), and of the
+	// temporary files of each of its sessions.
 	MaxBytes int64
 	// MaxReports bounds how many reports may exist at once (default 20):
 	// each running report holds its own database sessions.
@@ -80,6 +88,9 @@ func New(pool *pgxpool.Pool, log Log, opts Options) *Service {
 	}
 	if opts.StatementTimeout <= 0 {
 		opts.StatementTimeout = 5 * time.Second
+	}
+	if opts.BatchTimeout <= 0 {
+		opts.BatchTimeout = 2 * time.Second
 	}
 	if opts.MaxReports <= 0 {
 		opts.MaxReports = 20
@@ -200,7 +211,14 @@ func (s *Service) Create(ctx context.Context, d Definition, actor string) (Statu
 		return Status{}, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	tables, err := s.validate(ctx, conn, p, sb)
+	// The check's transaction, like a batch, holds the log's readers
+	// back while it runs: bound it.
+	vctx, cancel := context.WithTimeout(ctx, 5*s.opts.BatchTimeout)
+	defer cancel()
+	tables, err := s.validate(vctx, conn, p, sb)
+	if err != nil && ctx.Err() == nil && errors.Is(vctx.Err(), context.DeadlineExceeded) {
+		return Status{}, invalid("handlers", "checking the definition took longer than %v; make it smaller", 5*s.opts.BatchTimeout)
+	}
 	if err != nil {
 		return Status{}, err
 	}

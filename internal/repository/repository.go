@@ -431,6 +431,16 @@ ON CONFLICT (scope, key) DO NOTHING`, resp.Scope, resp.Key, resp.RequestHash, re
 	for _, s := range b.Erase {
 		r.vault.Forget(s.ID)
 	}
+	if len(b.Erase) > 0 {
+		// The erasure has committed: rewrite the vault's tables so that
+		// the deleted key rows leave their pages now. A failure does not
+		// undo the erasure (the key is gone for every reader); autovacuum
+		// removes the old rows later, and their bytes go as the space is
+		// reused.
+		if h, err := privacy.HorizonNow(ctx, r.pool); err == nil {
+			_ = privacy.Compact(ctx, r.pool, h, 5*time.Second, append(privacy.ShreddedTables, "crm_claims")...)
+		}
+	}
 	return saved, nil
 }
 
