@@ -181,10 +181,13 @@ func benchDatabase(ctx context.Context, serverURL string, stderr io.Writer) (str
 			return "", nil, err
 		}
 		fmt.Fprintf(stderr, "starting an embedded PostgreSQL in %s\n", dir)
-		srv, err := embeddedpg.Start(ctx, embeddedpg.Options{DataDir: dir, Logger: slog.New(slog.DiscardHandler),
+		opts := embeddedpg.Options{DataDir: dir, Logger: slog.New(slog.DiscardHandler)}
+		if embeddedpg.HasLibrary("pg_stat_statements") {
 			// The bench counts each command's statements.
-			Settings: []string{"shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=top",
-				"pg_stat_statements.max=5000"}})
+			opts.Settings = []string{"shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=top",
+				"pg_stat_statements.max=5000"}
+		}
+		srv, err := embeddedpg.Start(ctx, opts)
 		if err != nil {
 			_ = os.RemoveAll(dir)
 			return "", nil, fmt.Errorf("embedded PostgreSQL: %w", err)

@@ -76,3 +76,19 @@ func hasServer(dir string) bool {
 	}
 	return true
 }
+
+// HasLibrary reports whether the server FindBinaries finds ships the
+// loadable module name (such as "pg_stat_statements"), which
+// shared_preload_libraries may then name.
+func HasLibrary(name string) bool {
+	dir, err := FindBinaries()
+	if err != nil {
+		return false
+	}
+	for _, lib := range []string{filepath.Join(dir, "..", "lib", name+".so"), filepath.Join(dir, "..", "lib", "postgresql", name+".so")} {
+		if _, err := os.Stat(lib); err == nil {
+			return true
+		}
+	}
+	return false
+}
