@@ -52,7 +52,8 @@ const PeerActor = "key:bench"
 // eventstore/postgres sends) of one event: $1 the stream, $2 its exact
 // expected version (0: no stream yet), $3 the event id, $4 the type, $5
 // the data, $6 the actor, $7 the command id (also the causation id), $8
-// the correlation id, $9 the recording time.
+// the correlation id, $9 the recording time (NULL, as the server sends it:
+// the database stamps the statement time).
 const CrmAppendSQL = `SELECT out_ord, out_version, out_tx, out_position, out_recorded_at
 FROM crm_append(ARRAY[$1::text], ARRAY[$2::bigint], ARRAY[1], ARRAY[1], ARRAY[$3::uuid], ARRAY[$4::text], ARRAY[1],
   ARRAY[$5::jsonb], ARRAY[$6::text], ARRAY[$7::text], ARRAY[$8::text], ARRAY[$7::text], $9)`
@@ -162,7 +163,7 @@ func CrmAppendOp(pool *pgxpool.Pool, writers int) Op {
 			at      time.Time
 		)
 		err := pool.QueryRow(ctx, CrmAppendSQL, stream, have, uuid.New(), PeerEventType, []byte(Payload), PeerActor,
-			cmd, uuid.NewString(), time.Now()).Scan(&ord, &version, &tx, &pos, &at)
+			cmd, uuid.NewString(), nil).Scan(&ord, &version, &tx, &pos, &at)
 		if err != nil {
 			return fmt.Errorf("crm_append to %s at version %d: %w", stream, have, err)
 		}
