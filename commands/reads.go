@@ -25,6 +25,12 @@ func (h *Handler) fold(ctx context.Context, entityType, id string, asOf time.Tim
 	if err != nil {
 		return 0, err
 	}
+	return foldInto(recs, entityType, id, agg)
+}
+
+// foldInto applies recs to agg and returns the version they end at; an
+// entity they do not create is a NotFound error.
+func foldInto(recs []Recorded, entityType, id string, agg existence) (int64, error) {
 	for _, r := range recs {
 		agg.Apply(r.Event)
 	}
@@ -60,13 +66,7 @@ func (h *Handler) foldCurrent(ctx context.Context, entityType, id string, since 
 	if err != nil {
 		return 0, err
 	}
-	for _, r := range recs {
-		agg.Apply(r.Event)
-	}
-	if !agg.Exists() {
-		return 0, notFound(entityType, id)
-	}
-	return recs[len(recs)-1].Version, nil
+	return foldInto(recs, entityType, id, agg)
 }
 
 // CurrentLead returns a lead's current state and version, holding at

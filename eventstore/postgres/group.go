@@ -187,16 +187,7 @@ func (s *Store) appendGroup(ctx context.Context, group []*appendReq) error {
 		names    = make([]string, 0, nStreams)
 		expected = make([]int64, 0, nStreams)
 		counts   = make([]int32, 0, nStreams)
-		idx      = make([]int32, 0, nEvents)
-		offs     = make([]int32, 0, nEvents)
-		ids      = make([]uuid.UUID, 0, nEvents)
-		types    = make([]string, 0, nEvents)
-		schema   = make([]int32, 0, nEvents)
-		data     = make([][]byte, 0, nEvents)
-		actor    = make([]string, 0, nEvents)
-		command  = make([]string, 0, nEvents)
-		corr     = make([]string, 0, nEvents)
-		cause    = make([]string, 0, nEvents)
+		cols     = newAppendColumns(nEvents)
 		// owner maps each event ordinal (from 1) to its append and its
 		// place among that append's events.
 		owner = make([][2]int, 0, nEvents)
@@ -209,16 +200,7 @@ func (s *Store) appendGroup(ctx context.Context, group []*appendReq) error {
 			expected = append(expected, int64(st.Expected))
 			counts = append(counts, int32(len(st.Events)))
 			for ei, e := range st.Events {
-				idx = append(idx, int32(len(names)))
-				offs = append(offs, int32(ei+1))
-				ids = append(ids, e.ID)
-				types = append(types, e.Type)
-				schema = append(schema, int32(e.SchemaVersion))
-				data = append(data, e.Data)
-				actor = append(actor, e.Metadata.Actor)
-				command = append(command, e.Metadata.CommandID)
-				corr = append(corr, e.Metadata.CorrelationID)
-				cause = append(cause, e.Metadata.CausationID)
+				cols.add(len(names), ei+1, e)
 				owner = append(owner, [2]int{g, len(outs[g])})
 				outs[g] = append(outs[g], eventstore.Event{ID: e.ID, StreamID: st.StreamID, Type: e.Type,
 					SchemaVersion: e.SchemaVersion, Data: e.Data, Metadata: e.Metadata})
@@ -226,13 +208,9 @@ func (s *Store) appendGroup(ctx context.Context, group []*appendReq) error {
 		}
 		last[g] = int32(len(names))
 	}
-	var supplied *time.Time // nil: the server's clock
-	if s.opts.Clock != nil {
-		now := s.opts.Clock().UTC().Truncate(time.Microsecond)
-		supplied = &now
-	}
-	rows, err := s.pool.Query(ctx, appendGroupSQL, first, last, names, expected, counts, idx, offs, ids, types, schema, data,
-		actor, command, corr, cause, supplied)
+	supplied := s.suppliedTime()
+	rows, err := s.pool.Query(ctx, appendGroupSQL, first, last, names, expected, counts, cols.idx, cols.offs, cols.ids,
+		cols.types, cols.schema, cols.data, cols.actor, cols.command, cols.corr, cols.cause, supplied)
 	if err != nil {
 		return fmt.Errorf("group append: %w", err)
 	}

@@ -188,6 +188,47 @@ type querier interface {
 const appendSQL = `SELECT out_ord, out_version, out_tx, out_position, out_recorded_at
 FROM crm_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 
+// appendColumns are an append's events as the append functions take them:
+// one array per column, in event order.
+type appendColumns struct {
+	ids                         []uuid.UUID
+	idx, offs, schema           []int32
+	types, actor, command, corr []string
+	cause                       []string
+	data                        [][]byte
+}
+
+func newAppendColumns(n int) *appendColumns {
+	return &appendColumns{ids: make([]uuid.UUID, 0, n), idx: make([]int32, 0, n), offs: make([]int32, 0, n),
+		schema: make([]int32, 0, n), types: make([]string, 0, n), actor: make([]string, 0, n),
+		command: make([]string, 0, n), corr: make([]string, 0, n), cause: make([]string, 0, n), data: make([][]byte, 0, n)}
+}
+
+// add appends event e, the off-th of the stream at index stream (both
+// from 1).
+func (c *appendColumns) add(stream, off int, e eventstore.EventData) {
+	c.ids = append(c.ids, e.ID)
+	c.idx = append(c.idx, int32(stream))
+	c.offs = append(c.offs, int32(off))
+	c.types = append(c.types, e.Type)
+	c.schema = append(c.schema, int32(e.SchemaVersion))
+	c.data = append(c.data, e.Data)
+	c.actor = append(c.actor, e.Metadata.Actor)
+	c.command = append(c.command, e.Metadata.CommandID)
+	c.corr = append(c.corr, e.Metadata.CorrelationID)
+	c.cause = append(c.cause, e.Metadata.CausationID)
+}
+
+// suppliedTime is the recorded time the store passes: nil, so that the
+// database's clock stamps the events, unless a Clock is set.
+func (s *Store) suppliedTime() *time.Time {
+	if s.opts.Clock == nil {
+		return nil
+	}
+	now := s.opts.Clock().UTC().Truncate(time.Microsecond)
+	return &now
+}
+
 func (s *Store) append(ctx context.Context, q querier, streams []eventstore.StreamEvents) (eventstore.AppendResult, error) {
 	select {
 	case <-s.closed:
@@ -202,16 +243,7 @@ func (s *Store) append(ctx context.Context, q querier, streams []eventstore.Stre
 		n += len(st.Events)
 	}
 	var (
-		ids      = make([]uuid.UUID, 0, n)
-		idx      = make([]int32, 0, n)
-		offs     = make([]int32, 0, n)
-		types    = make([]string, 0, n)
-		schema   = make([]int32, 0, n)
-		data     = make([][]byte, 0, n)
-		actor    = make([]string, 0, n)
-		command  = make([]string, 0, n)
-		corr     = make([]string, 0, n)
-		cause    = make([]string, 0, n)
+		cols     = newAppendColumns(n)
 		names    = make([]string, len(streams))
 		expected = make([]int64, len(streams))
 		out      = make([]eventstore.Event, 0, n)
@@ -219,29 +251,16 @@ func (s *Store) append(ctx context.Context, q querier, streams []eventstore.Stre
 	for si, st := range streams {
 		names[si], expected[si] = st.StreamID, int64(st.Expected)
 		for ei, e := range st.Events {
-			ids = append(ids, e.ID)
-			idx = append(idx, int32(si+1))
-			offs = append(offs, int32(ei+1))
-			types = append(types, e.Type)
-			schema = append(schema, int32(e.SchemaVersion))
-			data = append(data, e.Data)
-			actor = append(actor, e.Metadata.Actor)
-			command = append(command, e.Metadata.CommandID)
-			corr = append(corr, e.Metadata.CorrelationID)
-			cause = append(cause, e.Metadata.CausationID)
+			cols.add(si+1, ei+1, e)
 			out = append(out, eventstore.Event{
 				ID: e.ID, StreamID: st.StreamID, Type: e.Type, SchemaVersion: e.SchemaVersion,
 				Data: e.Data, Metadata: e.Metadata,
 			})
 		}
 	}
-	var supplied *time.Time // nil: the server's clock
-	if s.opts.Clock != nil {
-		now := s.opts.Clock().UTC().Truncate(time.Microsecond)
-		supplied = &now
-	}
-	rows, err := q.Query(ctx, appendSQL, names, expected, idx, offs, ids, types, schema, data,
-		actor, command, corr, cause, supplied)
+	supplied := s.suppliedTime()
+	rows, err := q.Query(ctx, appendSQL, names, expected, cols.idx, cols.offs, cols.ids, cols.types, cols.schema, cols.data,
+		cols.actor, cols.command, cols.corr, cols.cause, supplied)
 	if err != nil {
 		return eventstore.AppendResult{}, s.appendError(err, streams)
 	}

@@ -208,22 +208,37 @@ func (v *Vault) Subjects(events []eventstore.EventData) ([]string, error) {
 	var out []string
 	seen := map[uuid.UUID]bool{}
 	for _, e := range events {
-		p, ok := personalOf(e.Type)
-		if !ok || !bytes.Contains(e.Data, marker) {
-			continue
-		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(e.Data, &m); err != nil {
-			return nil, fmt.Errorf("privacy: subjects of %s: %w", e.Type, err)
-		}
-		for _, f := range p.fields {
-			if subject, _, ok := parseEnvelope(str(m[f])); ok && !seen[subject] {
-				seen[subject] = true
-				out = append(out, subject.String())
+		err := eachSealed(e.Type, e.Data, func(f sealedField) {
+			if !seen[f.subject] {
+				seen[f.subject] = true
+				out = append(out, f.subject.String())
 			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("privacy: subjects of %s: %w", e.Type, err)
 		}
 	}
 	return out, nil
+}
+
+// eachSealed calls fn with every personal field of an event of type typ
+// whose value is a sealed envelope (event left zero).
+func eachSealed(typ string, data []byte, fn func(sealedField)) error {
+	p, ok := personalOf(typ)
+	if !ok || !bytes.Contains(data, marker) {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	for _, f := range p.fields {
+		raw := m[f]
+		if subject, sealed, ok := parseEnvelope(str(raw)); ok {
+			fn(sealedField{field: f, raw: raw, subject: subject, sealed: sealed, email: f == p.emailField})
+		}
+	}
+	return nil
 }
 
 // Reveal replaces the encrypted values of events, in place, by their
@@ -238,22 +253,13 @@ func (v *Vault) Reveal(ctx context.Context, events []eventstore.Event) (subjects
 	need := map[uuid.UUID]bool{}
 	for i := range events {
 		e := &events[i]
-		p, ok := personalOf(e.Type)
-		if !ok || !bytes.Contains(e.Data, marker) {
-			continue
-		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(e.Data, &m); err != nil {
+		err := eachSealed(e.Type, e.Data, func(f sealedField) {
+			f.event = i
+			found = append(found, f)
+			need[f.subject] = true
+		})
+		if err != nil {
 			return nil, fmt.Errorf("privacy: reveal %s: %w", e.Type, err)
-		}
-		for _, f := range p.fields {
-			raw := m[f]
-			subject, sealed, ok := parseEnvelope(str(raw))
-			if !ok {
-				continue
-			}
-			found = append(found, sealedField{event: i, field: f, raw: raw, subject: subject, sealed: sealed, email: f == p.emailField})
-			need[subject] = true
 		}
 	}
 	if len(found) == 0 {
