@@ -30,6 +30,7 @@ commands:
   audit     verify: recompute the log's hash chains and seals, check an anchor (exit 1 on tampering);
             seal: seal the log now and export the newest seal as an anchor
   reports   apply FILE (YAML), list, rebuild NAME, drop NAME: analysts' reports
+  bench     measure the engine against its PostgreSQL's raw limits (--quick, --json FILE)
   version   print the version
 
 Run "crm <command> -h" for a command's flags.`

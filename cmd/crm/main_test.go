@@ -123,6 +123,24 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 	}
 }
 
+// TestUsageNamesEveryCommand: every subcommand run dispatches is listed
+// in crm --help.
+func TestUsageNamesEveryCommand(t *testing.T) {
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := regexp.MustCompile(`(?m)^\tcase "([a-z]+)"`).FindAllStringSubmatch(string(src), -1)
+	if len(cases) < 8 {
+		t.Fatalf("found %d subcommands in main.go's dispatch, want at least 8", len(cases))
+	}
+	for _, c := range cases {
+		if name := c[1]; name != "help" && !strings.Contains(usageText, "\n  "+name+" ") && !strings.Contains(usageText, "\n  "+name+"\n") {
+			t.Errorf("crm --help does not list %q", name)
+		}
+	}
+}
+
 func TestHelpAndVersion(t *testing.T) {
 	for _, args := range [][]string{{"version"}, {"--help"}, {"serve", "-h"}, {"migrate", "--help"}, {"keys", "create", "-h"}, {"events", "copy", "-h"}} {
 		var stdout, stderr bytes.Buffer
