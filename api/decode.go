@@ -60,11 +60,12 @@ func jsonContentType(ct string) error {
 }
 
 // decodeStrict unmarshals one JSON object into v: unknown fields (names
-// are matched case-sensitively), duplicate keys, wrong types, invalid
-// UTF-8, NUL characters, trailing data and a non-object are 400 errors
-// naming the field.
+// are matched case-sensitively), wrong types, trailing data and a
+// non-object are 400 errors naming the field. body is one readBody
+// returned, so invalid UTF-8, NUL characters and duplicate keys were
+// refused already and are not looked for again.
 func decodeStrict(body []byte, v any) error {
-	if err := strictjson.Decode(body, v); err != nil {
+	if err := strictjson.DecodeChecked(body, v); err != nil {
 		return jsonError(err)
 	}
 	return nil

@@ -150,6 +150,12 @@ func Decode(body []byte, v any) error {
 	if err := Check(body); err != nil {
 		return err
 	}
+	return DecodeChecked(body, v)
+}
+
+// DecodeChecked is Decode for a body Check has accepted already (it does
+// not check again for invalid UTF-8, NUL characters or duplicate keys).
+func DecodeChecked(body []byte, v any) error {
 	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' {
 		return fail(Body, "must be a JSON object")
 	}
