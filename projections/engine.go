@@ -77,6 +77,9 @@ type Engine struct {
 	scrub        map[string]bool
 	scrubHorizon uint64
 	scrubbing    bool
+	// schemaChecked holds the names of projectors whose live schema was
+	// found to match their Setup (upgradeSchema).
+	schemaChecked sync.Map
 }
 
 // New returns an engine over a migrated pool (see Migrations).
@@ -212,6 +215,13 @@ func (e *Engine) holdAndRun(ctx context.Context, p Projector) error {
 	pos, err := e.ensureOn(ctx, conn, p)
 	if err != nil {
 		return err
+	}
+	if rebuilt, err := e.upgradeSchema(ctx, conn, p); err != nil {
+		return err
+	} else if rebuilt {
+		if pos, err = e.ensureOn(ctx, conn, p); err != nil {
+			return err
+		}
 	}
 	if _, err := conn.Exec(ctx, `UPDATE crm_projections SET owner = $2, state = CASE WHEN state = 'failed' THEN state ELSE 'running' END, updated_at = now() WHERE name = $1`,
 		p.Name(), e.opts.Owner); err != nil {

@@ -291,3 +291,71 @@ func TestRebuildSwapsWithoutLosingLiveEvents(t *testing.T) {
 		t.Error("rebuilding an unknown projector succeeded")
 	}
 }
+
+// seenV2 is seen after an upgrade that added a column and an index.
+type seenV2 struct{ seen }
+
+func (*seenV2) Setup(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `CREATE TABLE seen (event_id uuid PRIMARY KEY, position text NOT NULL, type text NOT NULL, kind text NOT NULL DEFAULT 'v2');
+CREATE INDEX seen_kind ON seen (kind)`)
+	return err
+}
+
+func TestChangedSchemaIsRebuiltBeforeFollowing(t *testing.T) {
+	e := newEngineEnv(t)
+	e.appendN(t, 40, "lead.noted.v1")
+	eng := e.engine(&seen{}, "a")
+	stop := start(t, eng)
+	waitFor(t, eng, e.appendN(t, 1, "lead.noted.v1"))
+	stop()
+
+	// The same definition again: no rebuild.
+	same := e.engine(&seen{}, "a")
+	changed, err := same.schemaChanged(context.Background(), e.pool, &seen{})
+	if err != nil || changed {
+		t.Fatalf("unchanged definition reported changed=%v err=%v", changed, err)
+	}
+
+	e.appendN(t, 9, "lead.noted.v1")
+	up := e.engine(&seenV2{}, "b")
+	if changed, err := up.schemaChanged(context.Background(), e.pool, &seenV2{}); err != nil || !changed {
+		t.Fatalf("added column reported changed=%v err=%v", changed, err)
+	}
+	start(t, up)
+	waitFor(t, up, e.appendN(t, 1, "lead.noted.v1"))
+	var kinds int
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM rm_seen.seen WHERE kind = 'v2'`).Scan(&kinds); err != nil {
+		t.Fatalf("the live schema has no new column after the upgrade: %v", err)
+	}
+	if n := e.seenCount(t); n != 51 || kinds != 51 {
+		t.Fatalf("after the upgrade %d rows, %d with the new column; want 51", n, kinds)
+	}
+	if changed, err := up.schemaChanged(context.Background(), e.pool, &seenV2{}); err != nil || changed {
+		t.Fatalf("rebuilt schema still reported changed=%v err=%v", changed, err)
+	}
+	var probes int
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rm_seen_%'`).Scan(&probes); err != nil || probes != 0 {
+		t.Fatalf("%d scratch schemas left behind (%v)", probes, err)
+	}
+}
+
+func TestBuiltInSchemasMatchTheirDefinitionAfterCreateAndRebuild(t *testing.T) {
+	e := newEngineEnv(t)
+	e.appendN(t, 5, "lead.noted.v1")
+	ctx := context.Background()
+	for _, p := range All() {
+		eng := e.engine(p, "a")
+		if _, err := eng.ensure(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if changed, err := eng.schemaChanged(ctx, e.pool, p); err != nil || changed {
+			t.Fatalf("%s: freshly created schema reported changed=%v err=%v", p.Name(), changed, err)
+		}
+		if err := eng.Rebuild(ctx, p.Name(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if changed, err := eng.schemaChanged(ctx, e.pool, p); err != nil || changed {
+			t.Fatalf("%s: rebuilt schema reported changed=%v err=%v", p.Name(), changed, err)
+		}
+	}
+}
