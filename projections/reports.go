@@ -74,8 +74,8 @@ type reportTicket struct {
 	Priority              string    `json:"priority"`
 	Status                string    `json:"status"`
 	OpenedAt              time.Time `json:"opened_at"`
-	FirstResponseSecs     *int64    `json:"first_response_secs"`
-	ResolutionSecs        *int64    `json:"resolution_secs"`
+	FirstResponseSecs     *float64  `json:"first_response_secs"`
+	ResolutionSecs        *float64  `json:"resolution_secs"`
 	FirstResponseBreached bool      `json:"first_response_breached"`
 	ResolutionBreached    bool      `json:"resolution_breached"`
 	Satisfaction          *int      `json:"satisfaction"`
@@ -247,11 +247,8 @@ func (b *reportsBatch) load(ctx context.Context, tx pgx.Tx, leadIDs, oppIDs, tic
 }
 
 // secsBetween is the whole seconds from a to b (never negative).
-func secsBetween(a, b time.Time) *int64 {
-	s := int64(b.Sub(a) / time.Second)
-	if s < 0 {
-		s = 0
-	}
+func secsBetween(a, b time.Time) *float64 {
+	s := max(b.Sub(a), 0).Round(time.Microsecond).Seconds()
 	return &s
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -64,8 +65,8 @@ CREATE TABLE report_tickets (
 	priority                text NOT NULL,
 	status                  text NOT NULL,
 	opened_at               timestamptz NOT NULL,
-	first_response_secs     bigint,
-	resolution_secs         bigint,
+	first_response_secs     numeric,
+	resolution_secs         numeric,
 	first_response_breached boolean NOT NULL DEFAULT false,
 	resolution_breached     boolean NOT NULL DEFAULT false,
 	satisfaction            integer
@@ -676,7 +677,8 @@ func (q *Queries) Dashboard(ctx context.Context, f DashboardFilter) (Dashboard, 
 		return d, fmt.Errorf("dashboard open tickets: %w", err)
 	}
 	tw, ta := timeRange("opened_at", f.From, f.To, nil, nil)
-	var frSum, frN, resSum, resN, satSum, satN int64
+	var frSum, resSum float64
+	var frN, resN, satSum, satN int64
 	s := &d.Service
 	if err := q.pool.QueryRow(ctx, `SELECT count(*),
 			count(*) FILTER (WHERE first_response_breached), count(*) FILTER (WHERE resolution_breached),
@@ -689,11 +691,21 @@ func (q *Queries) Dashboard(ctx context.Context, f DashboardFilter) (Dashboard, 
 		&frSum, &frN, &resSum, &resN, &satSum, &satN); err != nil {
 		return d, fmt.Errorf("dashboard tickets: %w", err)
 	}
-	s.AverageFirstResponseSeconds = avgOf(frSum, frN, 0)
-	s.AverageResolutionSeconds = avgOf(resSum, resN, 0)
+	s.AverageFirstResponseSeconds = avgSecondsOf(frSum, frN)
+	s.AverageResolutionSeconds = avgSecondsOf(resSum, resN)
 	s.AverageSatisfaction = avgOf(satSum, satN, 2)
 	s.SatisfactionResponses = satN
 	return d, nil
+}
+
+// avgSecondsOf is sum/n seconds to the millisecond, nil when n is 0: a
+// response within the second is not reported as zero.
+func avgSecondsOf(sum float64, n int64) *float64 {
+	if n == 0 {
+		return nil
+	}
+	v := math.Round(sum/float64(n)*1000) / 1000
+	return &v
 }
 
 // avgOf is sum/n rounded to places, nil when n is 0.
