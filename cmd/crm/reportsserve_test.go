@@ -54,8 +54,8 @@ func TestServeRunsCustomReports(t *testing.T) {
 	month := time.Now().UTC().Format("2006-01")
 	rows := string(srv.api.mustDo(t, http.StatusOK, http.MethodGet, "/v1/reports/custom/ticket_sla_by_month", nil).body)
 	want := `"items":[` +
-		`{"month":"` + month + `","priority":"normal","tickets":2,"responded":1,"responded_within_sla":1,"resolved":1,"resolved_within_sla":1,"response_compliance":100.0,"resolution_compliance":100.0},` +
-		`{"month":"` + month + `","priority":"urgent","tickets":1,"responded":0,"responded_within_sla":0,"resolved":1,"resolved_within_sla":1,"response_compliance":null,"resolution_compliance":100.0}]`
+		`{"month":"` + month + `","priority":"normal","tickets":2,"responded":1,"responded_within_sla":1,"resolved":1,"resolved_within_sla":1,"response_compliance":"100.0","resolution_compliance":"100.0"},` +
+		`{"month":"` + month + `","priority":"urgent","tickets":1,"responded":0,"responded_within_sla":0,"resolved":1,"resolved_within_sla":1,"response_compliance":null,"resolution_compliance":"100.0"}]`
 	if !strings.Contains(rows, want) {
 		t.Fatalf("rows %s lack %s", rows, want)
 	}

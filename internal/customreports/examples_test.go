@@ -67,16 +67,16 @@ func TestShippedExamplesProduceTheExpectedRows(t *testing.T) {
 
 	want := map[string]string{
 		"stage_velocity": `[
- {"owner_id":"u1","stage":"prospecting","stays":2,"total_days":6.0000,"avg_days":3.00},
- {"owner_id":"u1","stage":"qualification","stays":1,"total_days":4.0000,"avg_days":4.00},
- {"owner_id":"u2","stage":"prospecting","stays":1,"total_days":1.0000,"avg_days":1.00},
- {"owner_id":"u3","stage":"prospecting","stays":4,"total_days":12.0000,"avg_days":3.00}]`,
+ {"owner_id":"u1","stage":"prospecting","stays":2,"total_days":"6.0000","avg_days":"3.00"},
+ {"owner_id":"u1","stage":"qualification","stays":1,"total_days":"4.0000","avg_days":"4.00"},
+ {"owner_id":"u2","stage":"prospecting","stays":1,"total_days":"1.0000","avg_days":"1.00"},
+ {"owner_id":"u3","stage":"prospecting","stays":4,"total_days":"12.0000","avg_days":"3.00"}]`,
 		"won_revenue_by_campaign": `[
- {"source":"referral","campaign":"","currency":"USD","deals":1,"revenue":200.00},
- {"source":"webinar","campaign":"q1","currency":"EUR","deals":1,"revenue":1200.00}]`,
+ {"source":"referral","campaign":"","currency":"USD","deals":1,"revenue":"200.00"},
+ {"source":"webinar","campaign":"q1","currency":"EUR","deals":1,"revenue":"1200.00"}]`,
 		"ticket_sla_by_month": `[
- {"month":"2026-01","priority":"urgent","tickets":2,"responded":2,"responded_within_sla":1,"resolved":1,"resolved_within_sla":0,"response_compliance":50.0,"resolution_compliance":0.0},
- {"month":"2026-02","priority":"normal","tickets":1,"responded":0,"responded_within_sla":0,"resolved":1,"resolved_within_sla":1,"response_compliance":null,"resolution_compliance":100.0}]`,
+ {"month":"2026-01","priority":"urgent","tickets":2,"responded":2,"responded_within_sla":1,"resolved":1,"resolved_within_sla":0,"response_compliance":"50.0","resolution_compliance":"0.0"},
+ {"month":"2026-02","priority":"normal","tickets":1,"responded":0,"responded_within_sla":0,"resolved":1,"resolved_within_sla":1,"response_compliance":null,"resolution_compliance":"100.0"}]`,
 	}
 	files, err := filepath.Glob("examples/*.yaml")
 	if err != nil || len(files) != 3 {

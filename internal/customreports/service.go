@@ -410,12 +410,16 @@ func (s *Service) Rows(ctx context.Context, name, table, cursor string, limit in
 		where = fmt.Sprintf(`WHERE (%s) > (SELECT %s FROM jsonb_populate_record(NULL::%s, $2::jsonb) AS c)`, keyList, strings.Join(c, ", "), rel)
 		args = append(args, string(after))
 	}
-	q := fmt.Sprintf(`SELECT row_to_json(t), jsonb_build_object(%s) FROM %s AS t %s ORDER BY %s LIMIT $1`,
-		strings.Join(pairs, ", "), rel, where, keyList)
 	pool, err := s.reader(ctx, name, sb)
 	if err != nil {
 		return Page{}, err
 	}
+	cols, err := rowColumns(ctx, pool, rel)
+	if err != nil {
+		return Page{}, fmt.Errorf("read report %s: %w", name, err)
+	}
+	q := fmt.Sprintf(`SELECT (SELECT row_to_json(r) FROM (SELECT %s) AS r), jsonb_build_object(%s) FROM %s AS t %s ORDER BY %s LIMIT $1`,
+		cols, strings.Join(pairs, ", "), rel, where, keyList)
 	rows, err := pool.Query(ctx, q, args...)
 	if err != nil {
 		return Page{}, cursorError(name, after, err)
@@ -440,6 +444,34 @@ func (s *Service) Rows(ctx context.Context, name, table, cursor string, limit in
 		return Page{}, cursorError(name, after, err)
 	}
 	return page, nil
+}
+
+// rowColumns is the select list of a page's rows over rel AS t: every
+// column in table order, numeric ones as text, so that amounts keep their
+// digits in JSON as a decimal string, as money is everywhere else.
+func rowColumns(ctx context.Context, pool *pgxpool.Pool, rel string) (string, error) {
+	rows, err := pool.Query(ctx, `SELECT attname::text, atttypid IN ('numeric'::regtype, 'money'::regtype)
+FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, rel)
+	if err != nil {
+		return "", err
+	}
+	var list []string
+	var col string
+	var decimal bool
+	if _, err := pgx.ForEachRow(rows, []any{&col, &decimal}, func() error {
+		c := "t." + pgx.Identifier{col}.Sanitize()
+		if decimal {
+			c += "::text AS " + pgx.Identifier{col}.Sanitize()
+		}
+		list = append(list, c)
+		return nil
+	}); err != nil {
+		return "", err
+	}
+	if len(list) == 0 {
+		return "", fmt.Errorf("table %s has no columns", rel)
+	}
+	return strings.Join(list, ", "), nil
 }
 
 // cursorError is err of a page read: a cursor whose values the key
