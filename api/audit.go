@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,8 +53,16 @@ const (
 const exportWriteWindow = time.Minute
 
 // auditCSVHeader is the header row of the CSV export.
+// An entry takes one row per changed field (field, from, to), and one row
+// with those three empty when it changed none; from and to are the values
+// as text (a string without its quotes, empty for none, JSON for a list or
+// an object).
 var auditCSVHeader = []string{"position", "recorded_at", "actor", "entity_type", "entity_id", "event_type", "summary",
-	"changes", "command_id", "correlation_id", "causation_id"}
+	"field", "from", "to", "command_id", "correlation_id", "causation_id"}
+
+// utf8BOM starts a CSV export, so that spreadsheet software reads it as
+// UTF-8 (names in Chinese, say) instead of the system's code page.
+const utf8BOM = "\ufeff"
 
 // auditRoutes mounts GET /audit: the audit timeline as a JSON page, or
 // exported whole as CSV or NDJSON.
@@ -180,9 +189,12 @@ func (s *server) auditExport(w http.ResponseWriter, r *http.Request, format stri
 		h.Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusOK)
 		if format == auditCSV {
+			if _, err := bw.WriteString(utf8BOM); err != nil {
+				return err
+			}
 			cw := csv.NewWriter(bw)
 			encode = func(e readmodels.AuditEntry) error { return writeAuditCSV(cw, e) }
-			return writeCSVRow(cw, auditCSVHeader)
+			return writeCSVRow(cw, slices.Clone(auditCSVHeader))
 		}
 		enc := json.NewEncoder(bw)
 		encode = func(e readmodels.AuditEntry) error { return enc.Encode(e) }
@@ -234,19 +246,34 @@ func (s *server) auditExport(w http.ResponseWriter, r *http.Request, format stri
 	}
 }
 
-// writeAuditCSV writes one entry as a CSV row of auditCSVHeader's
-// columns; changes is its JSON array.
+// writeAuditCSV writes one entry as rows of auditCSVHeader's columns: one
+// per changed field, or one without a field when it changed none.
 func writeAuditCSV(cw *csv.Writer, e readmodels.AuditEntry) error {
-	changes := e.Changes
-	if changes == nil {
-		changes = []readmodels.AuditChange{}
+	head := []string{e.Position, e.RecordedAt.UTC().Format(time.RFC3339Nano), e.Actor, e.EntityType,
+		e.EntityID, e.EventType, e.Summary}
+	tail := []string{e.CommandID, e.CorrelationID, e.CausationID}
+	if len(e.Changes) == 0 {
+		return writeCSVRow(cw, slices.Concat(head, []string{"", "", ""}, tail))
 	}
-	j, err := json.Marshal(changes)
-	if err != nil {
-		return fmt.Errorf("encode changes of %s: %w", e.Position, err)
+	for _, c := range e.Changes {
+		if err := writeCSVRow(cw, slices.Concat(head, []string{c.Field, csvValue(c.From), csvValue(c.To)}, tail)); err != nil {
+			return err
+		}
 	}
-	return writeCSVRow(cw, []string{e.Position, e.RecordedAt.UTC().Format(time.RFC3339Nano), e.Actor, e.EntityType,
-		e.EntityID, e.EventType, e.Summary, string(j), e.CommandID, e.CorrelationID, e.CausationID})
+	return nil
+}
+
+// csvValue is a change's JSON value as a spreadsheet cell: a string as
+// itself, null or nothing as empty, anything else as its JSON.
+func csvValue(v json.RawMessage) string {
+	if len(v) == 0 || string(v) == "null" {
+		return ""
+	}
+	var s string
+	if v[0] == '"' && json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return string(v)
 }
 
 // writeCSVRow writes one row. A cell a spreadsheet would read as a formula
