@@ -42,6 +42,7 @@ type benchConfig struct {
 	duration    positiveDuration
 	events      int64
 	serveFlags  stringList
+	progress    enumValue
 }
 
 func parseBench(args []string, stdout io.Writer) (benchConfig, error) {
@@ -54,6 +55,7 @@ func parseBench(args []string, stdout io.Writer) (benchConfig, error) {
 	f.IntVar(&c.concurrency, "concurrency", 8, "concurrent writers of the baseline and clients of the command phase")
 	f.Var(&c.duration, "duration", "length of the command phase (default 60s, 20s with --quick); the baseline runs half, the lag phase three quarters of it")
 	f.Int64Var(&c.events, "events", 0, "events in the log the rebuild replays (default 1000000, 200000 with --quick)")
+	registerProgress(f, &c.progress)
 	f.Var(&c.serveFlags, "serve-flag", "a flag for the server under test, such as --serve-flag=--automations=false (repeatable)")
 	if err := f.parse(args); err != nil {
 		if err == errHelp {
@@ -127,7 +129,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("find the crm binary: %w", err)
 	}
 	cfg := bench.Config{Executable: exe, Concurrency: c.concurrency, Quick: c.quick, LongSamples: 200, Events: 1_000_000,
-		Commands: 60 * time.Second, Progress: &benchProgress{w: stderr}, ServeFlags: c.serveFlags,
+		Commands: 60 * time.Second, Progress: &benchProgress{w: stderr, mode: c.progress.value}, ServeFlags: c.serveFlags,
 		EventStoreMigrations: postgres.Migrations}
 	if c.quick {
 		cfg.LongSamples, cfg.Events, cfg.Commands = 50, 200_000, 20*time.Second
@@ -250,12 +252,13 @@ func redactURL(u string) string {
 // benchProgress draws each phase of the bench as a progress bar.
 type benchProgress struct {
 	w    io.Writer
+	mode string
 	bar  *progressBar
 	done int64
 }
 
 func (p *benchProgress) Phase(name, unit string) {
-	p.bar = newProgressBar(p.w, name)
+	p.bar = newProgressBar(p.w, name, p.mode)
 	p.bar.unit, p.done = unit, 0
 }
 
@@ -267,5 +270,7 @@ func (p *benchProgress) Update(frac float64, done int64) {
 func (p *benchProgress) Done() {
 	p.bar.finish = true
 	p.bar.draw(1, p.done, 0)
-	fmt.Fprintln(p.w)
+	if p.bar.mode == progressModeBar {
+		fmt.Fprintln(p.w)
+	}
 }

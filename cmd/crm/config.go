@@ -53,7 +53,7 @@ func (f *flagSet) parse(args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
 		}
-		return &usageError{msg: oneLine(err.Error())}
+		return &usageError{msg: f.explain(oneLine(err.Error()))}
 	}
 	if f.NArg() > 0 {
 		return &usageError{msg: fmt.Sprintf("unexpected argument %q", f.Arg(0))}
@@ -72,10 +72,47 @@ func (f *flagSet) parse(args []string) error {
 			continue
 		}
 		if err := f.Set(name, v); err != nil {
-			return &usageError{msg: fmt.Sprintf("invalid value %q for %s (flag -%s): %v", v, env, name, err)}
+			return &usageError{msg: fmt.Sprintf("invalid value %q for %s (flag -%s): %s", v, env, name, f.explainValue(name, err.Error()))}
 		}
 	}
 	return nil
+}
+
+// explain rewrites the flag package's "invalid value ... for flag -name:
+// parse error" to say what the value must be.
+func (f *flagSet) explain(msg string) string {
+	const suffix = ": parse error"
+	if strings.HasPrefix(msg, "invalid boolean value ") && strings.HasSuffix(msg, suffix) {
+		return strings.TrimSuffix(msg, suffix) + ": must be true or false"
+	}
+	i := strings.Index(msg, " for flag -")
+	if i < 0 || !strings.HasSuffix(msg, suffix) {
+		return msg
+	}
+	name := strings.TrimSuffix(msg[i+len(" for flag -"):], suffix)
+	return strings.TrimSuffix(msg, suffix) + ": " + f.explainValue(name, "parse error")
+}
+
+// explainValue is what flag name's value must be, for a parse error
+// message of the flag package; other messages are kept.
+func (f *flagSet) explainValue(name, msg string) string {
+	fl := f.Lookup(name)
+	if fl == nil || msg != "parse error" {
+		return msg
+	}
+	switch fmt.Sprintf("%T", fl.Value) {
+	case "*flag.intValue", "*flag.int64Value":
+		return "must be a whole number"
+	case "*flag.uintValue", "*flag.uint64Value":
+		return "must be a whole number, 0 or more"
+	case "*flag.boolValue":
+		return "must be true or false"
+	case "*flag.float64Value":
+		return "must be a number"
+	case "*flag.durationValue":
+		return "must be a duration such as 500ms, 30s or 5m"
+	}
+	return msg
 }
 
 // usage renders the flags for --help.

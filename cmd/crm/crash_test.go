@@ -81,9 +81,11 @@ func TestCrashMidRebuild(t *testing.T) {
 		pre := digestReadModels(t, db)
 		preLeads := srv.api.mustDo(t, 200, "GET", "/v1/leads?limit=500", nil)
 
-		args := []string{"projections", "rebuild", name, "--database-url", db.url}
+		// The bar redraws every 200 ms even into a pipe, which the
+		// watch needs to freeze the rebuild early.
+		args := []string{"projections", "rebuild", name, "--database-url", db.url, "--progress", "bar"}
 		if i == 0 {
-			args = []string{"projections", "rebuild", "--all", "--database-url", db.url}
+			args = []string{"projections", "rebuild", "--all", "--database-url", db.url, "--progress", "bar"}
 		}
 		rb, at := startFrozenRebuild(t, bin, db, args...)
 		if at.name != name {

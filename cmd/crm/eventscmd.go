@@ -35,12 +35,14 @@ func eventsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		from, to storeURLValue
 		logc     logConfig
 		batch    int
+		progress enumValue
 	)
 	f := newFlagSet("events copy")
 	f.Var(&from, "from", "source event store: postgres://... or esdb://...")
 	f.Var(&to, "to", "destination event store: postgres://... or esdb://... (empty, or a partial copy of the source)")
 	f.IntVar(&batch, "batch", 1000, "events read from the source at a time")
 	logc.register(f)
+	registerProgress(f, &progress)
 	if err := f.parse(args[1:]); err != nil {
 		if err == errHelp {
 			f.usage(stdout, "Copy the whole event log from one store to another, keeping ids, order, metadata and recorded times. Re-running resumes an interrupted copy and appends nothing twice.")
@@ -86,7 +88,7 @@ func eventsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("count source events: %w", err)
 		}
 	}
-	bar := newProgressBar(stderr, "copy")
+	bar := newProgressBar(stderr, "copy", progress.value)
 	res, err := copyLog(ctx, src, dst, clock, copyOptions{Batch: batch, Progress: func(done int64) { bar.update(done, total) }})
 	bar.done(res.Present+res.Copied, total)
 	if err != nil {

@@ -98,6 +98,10 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 		{[]string{"keys", "create", "--name", "x", "--role", "king"}, nil, "-role"},
 		{[]string{"keys", "create", "--role", "admin"}, nil, "-name"},
 		{[]string{"keys", "delete"}, nil, "keys create"},
+		{[]string{"serve", "--db-max-conns", "x"}, nil, "-db-max-conns: must be a whole number"},
+		{[]string{"serve"}, map[string]string{"CRM_DB_MAX_CONNS": "many"}, "CRM_DB_MAX_CONNS (flag -db-max-conns): must be a whole number"},
+		{[]string{"serve", "--automations=maybe"}, nil, "-automations: must be true or false"},
+		{[]string{"bench", "--events", "1.5"}, nil, "-events: must be a whole number"},
 		{[]string{"frobnicate"}, nil, "unknown command"},
 		{nil, nil, "usage"},
 	}

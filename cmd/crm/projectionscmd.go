@@ -29,6 +29,7 @@ func projectionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		logc logConfig
 		mkc  masterKeyConfig
 		all  bool
+		prog enumValue
 	)
 	f := newFlagSet("projections " + sub)
 	dbc.register(f)
@@ -36,6 +37,7 @@ func projectionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	logc.register(f)
 	if sub == "rebuild" {
 		f.BoolVar(&all, "all", false, "rebuild every projection")
+		registerProgress(f, &prog)
 		mkc.register(f)
 	}
 	switch sub {
@@ -134,7 +136,7 @@ func projectionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	for _, name := range names {
-		bar := newProgressBar(stderr, name)
+		bar := newProgressBar(stderr, name, prog.value)
 		start := time.Now()
 		var done, total int64
 		err := eng.Rebuild(ctx, name, func(d, t int64) { done, total = d, t; bar.update(d, t) })
