@@ -195,6 +195,7 @@ func parseLeadFilter(r *http.Request) (readmodels.LeadFilter, error) {
 	p := &listParams{r: r}
 	f := readmodels.LeadFilter{Status: p.enum("status", leadStatuses...), OwnerID: p.text("owner_id"),
 		Source: p.text("source"), Campaign: p.text("campaign"), Q: p.text("q")}
+	f.Sort = p.enum("sort", readmodels.SortValues(readmodels.LeadSorts)...)
 	f.Limit, f.Cursor = p.page()
 	return f, p.err
 }
@@ -203,6 +204,7 @@ func parseAccountFilter(r *http.Request) (readmodels.AccountFilter, error) {
 	p := &listParams{r: r}
 	f := readmodels.AccountFilter{OwnerID: p.text("owner_id"), Tier: p.enum("tier", aggregates.AccountTiers...),
 		Tag: p.text("tag"), Q: p.text("q")}
+	f.Sort = p.enum("sort", readmodels.SortValues(readmodels.AccountSorts)...)
 	f.Limit, f.Cursor = p.page()
 	return f, p.err
 }
@@ -210,6 +212,7 @@ func parseAccountFilter(r *http.Request) (readmodels.AccountFilter, error) {
 func parseContactFilter(r *http.Request) (readmodels.ContactFilter, error) {
 	p := &listParams{r: r}
 	f := readmodels.ContactFilter{AccountID: p.id("account_id"), Q: p.text("q")}
+	f.Sort = p.enum("sort", readmodels.SortValues(readmodels.ContactSorts)...)
 	f.Limit, f.Cursor = p.page()
 	return f, p.err
 }
@@ -218,6 +221,7 @@ func parseOpportunityFilter(r *http.Request) (readmodels.OpportunityFilter, erro
 	p := &listParams{r: r}
 	f := readmodels.OpportunityFilter{Stage: p.enum("stage", aggregates.Stages...), OwnerID: p.text("owner_id"),
 		AccountID: p.id("account_id"), ClosingBefore: p.date("closing_before")}
+	f.Sort = p.enum("sort", readmodels.SortValues(readmodels.OpportunitySorts)...)
 	f.Limit, f.Cursor = p.page()
 	return f, p.err
 }
@@ -227,6 +231,7 @@ func parseTicketFilter(r *http.Request) (readmodels.TicketFilter, error) {
 	f := readmodels.TicketFilter{Status: p.enum("status", ticketStatuses...),
 		Priority: p.enum("priority", aggregates.TicketPriorities...), AssigneeID: p.text("assignee_id"),
 		AccountID: p.id("account_id"), Breached: p.boolean("breached"), Now: time.Now()}
+	f.Sort = p.enum("sort", readmodels.SortValues(readmodels.TicketSorts)...)
 	f.Limit, f.Cursor = p.page()
 	return f, p.err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -51,6 +52,7 @@ func (*Lists) Apply(ctx context.Context, tx pgx.Tx, events []Event) error {
 	}
 	for _, e := range events {
 		b.apply(e)
+		b.stamp(e)
 	}
 	if err := b.write(ctx, tx); err != nil {
 		return fmt.Errorf("lists: write rows: %w", err)
@@ -127,6 +129,10 @@ type listsBatch struct {
 	newLeads, newAccounts, newOpps, newTickets map[string]bool
 	// dirty rows, per table.
 	dirtyLeads, dirtyAccounts, dirtyContacts, dirtyOpps, dirtyTickets map[string]bool
+	// touched holds, per table, the rows an event of the batch is about
+	// that the batch does not hold, with the time of the last such event:
+	// their updated_at alone changes.
+	touched map[string]map[string]time.Time
 }
 
 func newListsBatch() *listsBatch {
@@ -138,7 +144,53 @@ func newListsBatch() *listsBatch {
 		newLeads: map[string]bool{}, newAccounts: map[string]bool{}, newOpps: map[string]bool{}, newTickets: map[string]bool{},
 		dirtyLeads: map[string]bool{}, dirtyAccounts: map[string]bool{}, dirtyContacts: map[string]bool{},
 		dirtyOpps: map[string]bool{}, dirtyTickets: map[string]bool{},
+		touched: map[string]map[string]time.Time{},
 	}
+}
+
+// stamp sets updated_at of the record whose stream ev is on (a lead, an
+// account, an opportunity or a ticket) to the time ev was recorded: a
+// record's updated_at is when the last event about it was recorded,
+// whether or not the event changed what the list shows.
+func (b *listsBatch) stamp(ev Event) {
+	kind, id, ok := strings.Cut(ev.StreamID, "-")
+	if !ok || ev.Domain == nil {
+		return
+	}
+	at := ev.RecordedAt
+	var table string
+	switch kind {
+	case "lead":
+		if l, ok := b.leads[id]; ok {
+			l.UpdatedAt, b.dirtyLeads[id] = at, true
+			return
+		}
+		table = "leads"
+	case "account":
+		if a, ok := b.accounts[id]; ok {
+			a.UpdatedAt, b.dirtyAccounts[id] = at, true
+			return
+		}
+		table = "accounts"
+	case "opportunity":
+		if o, ok := b.opps[id]; ok {
+			o.UpdatedAt, b.dirtyOpps[id] = at, true
+			return
+		}
+		table = "opportunities"
+	case "ticket":
+		if t, ok := b.tickets[id]; ok {
+			t.UpdatedAt, b.dirtyTickets[id] = at, true
+			return
+		}
+		table = "tickets"
+	default:
+		return
+	}
+	if b.touched[table] == nil {
+		b.touched[table] = map[string]time.Time{}
+	}
+	b.touched[table][id] = at
 }
 
 // touch notes the row an event changes, to load it before folding.
@@ -221,12 +273,12 @@ func (b *listsBatch) load(ctx context.Context, tx pgx.Tx) error {
 	if len(b.loadLeads) > 0 {
 		batch.Queue(`SELECT id, status, name, company, email, phone, source, campaign, region, industry, company_size,
 			owner_id, contact_attempts, disqualification_reason, account_id, contact_id, opportunity_id, captured_at,
-			converted_at FROM leads WHERE id = ANY($1)`, listsKeys(b.loadLeads)).Query(func(rows pgx.Rows) error {
+			converted_at, updated_at FROM leads WHERE id = ANY($1)`, listsKeys(b.loadLeads)).Query(func(rows pgx.Rows) error {
 			return listsForEach(rows, func() error {
 				var l readmodels.LeadRow
 				if err := rows.Scan(&l.ID, &l.Status, &l.Name, &l.Company, &l.Email, &l.Phone, &l.Source, &l.Campaign,
 					&l.Region, &l.Industry, &l.CompanySize, &l.OwnerID, &l.ContactAttempts, &l.DisqualificationReason,
-					&l.AccountID, &l.ContactID, &l.OpportunityID, &l.CapturedAt, &l.ConvertedAt); err != nil {
+					&l.AccountID, &l.ContactID, &l.OpportunityID, &l.CapturedAt, &l.ConvertedAt, &l.UpdatedAt); err != nil {
 					return err
 				}
 				b.leads[l.ID] = &l
@@ -235,11 +287,11 @@ func (b *listsBatch) load(ctx context.Context, tx pgx.Tx) error {
 		})
 	}
 	if len(b.loadAccounts) > 0 {
-		batch.Queue(`SELECT id, name, industry, size, region, tier, owner_id, tags, opened_at FROM accounts WHERE id = ANY($1)`,
+		batch.Queue(`SELECT id, name, industry, size, region, tier, owner_id, tags, opened_at, updated_at FROM accounts WHERE id = ANY($1)`,
 			listsKeys(b.loadAccounts)).Query(func(rows pgx.Rows) error {
 			return listsForEach(rows, func() error {
 				var a readmodels.AccountRow
-				if err := rows.Scan(&a.ID, &a.Name, &a.Industry, &a.Size, &a.Region, &a.Tier, &a.OwnerID, &a.Tags, &a.OpenedAt); err != nil {
+				if err := rows.Scan(&a.ID, &a.Name, &a.Industry, &a.Size, &a.Region, &a.Tier, &a.OwnerID, &a.Tags, &a.OpenedAt, &a.UpdatedAt); err != nil {
 					return err
 				}
 				b.accounts[a.ID] = &a
@@ -249,12 +301,12 @@ func (b *listsBatch) load(ctx context.Context, tx pgx.Tx) error {
 	}
 	if len(b.loadOpps) > 0 {
 		batch.Queue(`SELECT id, account_id, lead_id, name, amount::text, currency, to_char(expected_close_date, 'YYYY-MM-DD'),
-			owner_id, stage, probability, forecast_category, lost_reason, opened_at, closed_at
+			owner_id, stage, probability, forecast_category, lost_reason, opened_at, closed_at, updated_at
 			FROM opportunities WHERE id = ANY($1)`, listsKeys(b.loadOpps)).Query(func(rows pgx.Rows) error {
 			return listsForEach(rows, func() error {
 				var o readmodels.OpportunityRow
 				if err := rows.Scan(&o.ID, &o.AccountID, &o.LeadID, &o.Name, &o.Amount, &o.Currency, &o.ExpectedCloseDate,
-					&o.OwnerID, &o.Stage, &o.Probability, &o.ForecastCategory, &o.LostReason, &o.OpenedAt, &o.ClosedAt); err != nil {
+					&o.OwnerID, &o.Stage, &o.Probability, &o.ForecastCategory, &o.LostReason, &o.OpenedAt, &o.ClosedAt, &o.UpdatedAt); err != nil {
 					return err
 				}
 				b.opps[o.ID] = &o
@@ -265,12 +317,13 @@ func (b *listsBatch) load(ctx context.Context, tx pgx.Tx) error {
 	if len(b.loadTickets) > 0 {
 		batch.Queue(`SELECT id, subject, account_id, contact_id, priority, channel, status, assignee_id, escalation_level,
 			first_response_due, resolution_due, first_response_at, first_response_late, resolved_at, resolution_late,
-			closed_at, satisfaction, opened_at FROM tickets WHERE id = ANY($1)`, listsKeys(b.loadTickets)).Query(func(rows pgx.Rows) error {
+			closed_at, satisfaction, opened_at, updated_at FROM tickets WHERE id = ANY($1)`, listsKeys(b.loadTickets)).Query(func(rows pgx.Rows) error {
 			return listsForEach(rows, func() error {
 				var t readmodels.TicketRow
 				if err := rows.Scan(&t.ID, &t.Subject, &t.AccountID, &t.ContactID, &t.Priority, &t.Channel, &t.Status,
 					&t.AssigneeID, &t.EscalationLevel, &t.FirstResponseDue, &t.ResolutionDue, &t.FirstResponseAt,
-					&t.FirstResponseBreached, &t.ResolvedAt, &t.ResolutionBreached, &t.ClosedAt, &t.Satisfaction, &t.OpenedAt); err != nil {
+					&t.FirstResponseBreached, &t.ResolvedAt, &t.ResolutionBreached, &t.ClosedAt, &t.Satisfaction, &t.OpenedAt,
+					&t.UpdatedAt); err != nil {
 					return err
 				}
 				b.tickets[t.ID] = &t
@@ -554,12 +607,13 @@ var (
 		listsColumn{name: "disqualification_reason", array: "text[]"},
 		listsColumn{name: "account_id", array: "text[]"}, listsColumn{name: "contact_id", array: "text[]"},
 		listsColumn{name: "opportunity_id", array: "text[]"},
-		listsColumn{name: "captured_at", array: "timestamptz[]"}, listsColumn{name: "converted_at", array: "timestamptz[]"}))
+		listsColumn{name: "captured_at", array: "timestamptz[]"}, listsColumn{name: "converted_at", array: "timestamptz[]"},
+		listsColumn{name: "updated_at", array: "timestamptz[]"}))
 
 	listsUpsertAccounts = listsUpsertSQL("accounts", append(listsTextCols("id", "name", "industry", "size", "region", "tier", "owner_id"),
 		listsColumn{name: "tags", array: "text[]",
 			expr: "ARRAY(SELECT x.t FROM jsonb_array_elements_text(u.tags::jsonb) WITH ORDINALITY AS x(t, n) ORDER BY x.n)"},
-		listsColumn{name: "opened_at", array: "timestamptz[]"}))
+		listsColumn{name: "opened_at", array: "timestamptz[]"}, listsColumn{name: "updated_at", array: "timestamptz[]"}))
 
 	listsUpsertContacts = listsUpsertSQL("contacts", append(listsTextCols("id", "account_id", "name", "email", "phone", "title", "role"),
 		listsColumn{name: "added_at", array: "timestamptz[]"}))
@@ -571,7 +625,8 @@ var (
 		listsColumn{name: "owner_id", array: "text[]"}, listsColumn{name: "stage", array: "text[]"},
 		listsColumn{name: "probability", array: "int4[]"}, listsColumn{name: "forecast_category", array: "text[]"},
 		listsColumn{name: "lost_reason", array: "text[]"},
-		listsColumn{name: "opened_at", array: "timestamptz[]"}, listsColumn{name: "closed_at", array: "timestamptz[]"}))
+		listsColumn{name: "opened_at", array: "timestamptz[]"}, listsColumn{name: "closed_at", array: "timestamptz[]"},
+		listsColumn{name: "updated_at", array: "timestamptz[]"}))
 
 	listsUpsertTickets = listsUpsertSQL("tickets", append(listsTextCols("id", "subject", "account_id", "contact_id", "priority",
 		"channel", "status", "assignee_id"),
@@ -580,7 +635,7 @@ var (
 		listsColumn{name: "first_response_at", array: "timestamptz[]"}, listsColumn{name: "first_response_late", array: "bool[]"},
 		listsColumn{name: "resolved_at", array: "timestamptz[]"}, listsColumn{name: "resolution_late", array: "bool[]"},
 		listsColumn{name: "closed_at", array: "timestamptz[]"}, listsColumn{name: "satisfaction", array: "int4[]"},
-		listsColumn{name: "opened_at", array: "timestamptz[]"}))
+		listsColumn{name: "opened_at", array: "timestamptz[]"}, listsColumn{name: "updated_at", array: "timestamptz[]"}))
 )
 
 // ts is t as a timestamptz parameter.
@@ -599,17 +654,17 @@ func listsTSPtr(t *time.Time) pgtype.Timestamptz {
 func (b *listsBatch) write(ctx context.Context, tx pgx.Tx) error {
 	batch := &pgx.Batch{}
 	if ids := listsKeys(b.dirtyLeads); len(ids) > 0 {
-		cols := newListsColumns(19, len(ids))
+		cols := newListsColumns(20, len(ids))
 		for _, id := range ids {
 			l := b.leads[id]
 			cols.add(l.ID, l.Status, l.Name, l.Company, l.Email, l.Phone, l.Source, l.Campaign, l.Region, l.Industry,
 				l.CompanySize, l.OwnerID, int32(l.ContactAttempts), l.DisqualificationReason, l.AccountID, l.ContactID,
-				l.OpportunityID, listsTS(l.CapturedAt), listsTSPtr(l.ConvertedAt))
+				l.OpportunityID, listsTS(l.CapturedAt), listsTSPtr(l.ConvertedAt), listsTS(l.UpdatedAt))
 		}
 		batch.Queue(listsUpsertLeads, cols.args()...)
 	}
 	if ids := listsKeys(b.dirtyAccounts); len(ids) > 0 {
-		cols := newListsColumns(9, len(ids))
+		cols := newListsColumns(10, len(ids))
 		for _, id := range ids {
 			a := b.accounts[id]
 			tags := a.Tags
@@ -620,7 +675,7 @@ func (b *listsBatch) write(ctx context.Context, tx pgx.Tx) error {
 			if err != nil {
 				return err
 			}
-			cols.add(a.ID, a.Name, a.Industry, a.Size, a.Region, a.Tier, a.OwnerID, string(j), listsTS(a.OpenedAt))
+			cols.add(a.ID, a.Name, a.Industry, a.Size, a.Region, a.Tier, a.OwnerID, string(j), listsTS(a.OpenedAt), listsTS(a.UpdatedAt))
 		}
 		batch.Queue(listsUpsertAccounts, cols.args()...)
 	}
@@ -633,16 +688,16 @@ func (b *listsBatch) write(ctx context.Context, tx pgx.Tx) error {
 		batch.Queue(listsUpsertContacts, cols.args()...)
 	}
 	if ids := listsKeys(b.dirtyOpps); len(ids) > 0 {
-		cols := newListsColumns(14, len(ids))
+		cols := newListsColumns(15, len(ids))
 		for _, id := range ids {
 			o := b.opps[id]
 			cols.add(o.ID, o.AccountID, o.LeadID, o.Name, o.Amount, o.Currency, o.ExpectedCloseDate, o.OwnerID, o.Stage,
-				int32(o.Probability), o.ForecastCategory, o.LostReason, listsTS(o.OpenedAt), listsTSPtr(o.ClosedAt))
+				int32(o.Probability), o.ForecastCategory, o.LostReason, listsTS(o.OpenedAt), listsTSPtr(o.ClosedAt), listsTS(o.UpdatedAt))
 		}
 		batch.Queue(listsUpsertOpps, cols.args()...)
 	}
 	if ids := listsKeys(b.dirtyTickets); len(ids) > 0 {
-		cols := newListsColumns(18, len(ids))
+		cols := newListsColumns(19, len(ids))
 		for _, id := range ids {
 			t := b.tickets[id]
 			sat := pgtype.Int4{}
@@ -651,9 +706,23 @@ func (b *listsBatch) write(ctx context.Context, tx pgx.Tx) error {
 			}
 			cols.add(t.ID, t.Subject, t.AccountID, t.ContactID, t.Priority, t.Channel, t.Status, t.AssigneeID,
 				int32(t.EscalationLevel), listsTS(t.FirstResponseDue), listsTS(t.ResolutionDue), listsTSPtr(t.FirstResponseAt),
-				t.FirstResponseBreached, listsTSPtr(t.ResolvedAt), t.ResolutionBreached, listsTSPtr(t.ClosedAt), sat, listsTS(t.OpenedAt))
+				t.FirstResponseBreached, listsTSPtr(t.ResolvedAt), t.ResolutionBreached, listsTSPtr(t.ClosedAt), sat, listsTS(t.OpenedAt),
+				listsTS(t.UpdatedAt))
 		}
 		batch.Queue(listsUpsertTickets, cols.args()...)
+	}
+	for _, table := range []string{"leads", "accounts", "opportunities", "tickets"} {
+		touched := b.touched[table]
+		if len(touched) == 0 {
+			continue
+		}
+		ids := slices.Sorted(maps.Keys(touched))
+		ats := make([]time.Time, len(ids))
+		for i, id := range ids {
+			ats[i] = touched[id]
+		}
+		batch.Queue(`UPDATE `+table+` AS r SET updated_at = u.at FROM unnest($1::text[], $2::timestamptz[]) AS u(id, at)
+			WHERE r.id = u.id`, ids, ats)
 	}
 	if batch.Len() == 0 {
 		return nil

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -234,8 +236,31 @@ func listsProject(t *testing.T, n int, events []Event) *readmodels.Queries {
 	return readmodels.New(pool)
 }
 
+// listsLastAt is, per record id, when the scenario's last event on its
+// stream was recorded: the updated_at its row must show.
+var listsLastAt map[string]time.Time
+
+// listsUpdated checks each row's updated_at against listsLastAt and clears
+// it, for the rows to be compared with expectations that leave it out.
+func listsUpdated[T any](t *testing.T, rows []T, id func(T) string, at func(*T) *time.Time) []T {
+	t.Helper()
+	for i := range rows {
+		if got, want := *at(&rows[i]), listsLastAt[id(rows[i])]; !got.Equal(want) {
+			t.Errorf("%s: updated_at %v, want %v (its stream's last event)", id(rows[i]), got, want)
+		}
+		*at(&rows[i]) = time.Time{}
+	}
+	return rows
+}
+
 func TestListsProjection(t *testing.T) {
 	events := listsScenario(t)
+	listsLastAt = map[string]time.Time{}
+	for _, e := range events {
+		if _, id, ok := strings.Cut(e.StreamID, "-"); ok {
+			listsLastAt[id] = e.RecordedAt
+		}
+	}
 	for _, n := range []int{0, 1, 4, 9} {
 		t.Run(fmt.Sprintf("batch=%d", n), func(t *testing.T) {
 			q := listsProject(t, n, events)
@@ -348,6 +373,7 @@ func listsCheckLeads(t *testing.T, q *readmodels.Queries) {
 	want := readmodels.LeadRow{ID: lsLead1, Status: "converted", Name: "Ada Lovelace", Company: "Analytical Engines Ltd",
 		Email: "ada@engines.example", Source: "web", Campaign: "spring", Region: "EMEA", OwnerID: "owner-a",
 		ContactAttempts: 1, AccountID: lsAcc3, ContactID: lsCon3, OpportunityID: lsOpp3, CapturedAt: listsT0, ConvertedAt: &converted}
+	listsUpdated(t, page.Items, func(l readmodels.LeadRow) string { return l.ID }, func(l *readmodels.LeadRow) *time.Time { return &l.UpdatedAt })
 	if len(page.Items) != 1 || !reflect.DeepEqual(page.Items[0], want) {
 		t.Errorf("converted lead:\n got %+v\nwant %+v", page.Items, want)
 	}
@@ -409,6 +435,7 @@ func listsCheckAccounts(t *testing.T, q *readmodels.Queries) {
 		{ID: lsAcc3, Name: "Analytical Engines Ltd", Region: "EMEA", Tier: "standard", OwnerID: "owner-a", Tags: []string{},
 			OpenedAt: listsT0.Add(listsDay(2))},
 	}
+	listsUpdated(t, page.Items, func(a readmodels.AccountRow) string { return a.ID }, func(a *readmodels.AccountRow) *time.Time { return &a.UpdatedAt })
 	if !reflect.DeepEqual(page.Items, want) {
 		t.Errorf("accounts:\n got %+v\nwant %+v", page.Items, want)
 	}
@@ -492,6 +519,7 @@ func listsCheckOpportunities(t *testing.T, q *readmodels.Queries) {
 			ExpectedCloseDate: "2026-06-30", OwnerID: "owner-a", Stage: "prospecting", Probability: 10, ForecastCategory: "pipeline",
 			OpenedAt: listsT0.Add(listsDay(2))},
 	}
+	listsUpdated(t, page.Items, func(o readmodels.OpportunityRow) string { return o.ID }, func(o *readmodels.OpportunityRow) *time.Time { return &o.UpdatedAt })
 	if !reflect.DeepEqual(page.Items, want) {
 		t.Errorf("opportunities:\n got %+v\nwant %+v", page.Items, want)
 	}
@@ -554,6 +582,7 @@ func listsCheckTickets(t *testing.T, q *readmodels.Queries) {
 		{ID: lsTic7, Subject: "Case 7", AccountID: lsAcc2, Priority: "high", Channel: "chat", Status: "open", EscalationLevel: 1,
 			FirstResponseDue: o7.Add(4 * time.Hour), ResolutionDue: o7.Add(24 * time.Hour), OpenedAt: o7},
 	}
+	listsUpdated(t, page.Items, func(r readmodels.TicketRow) string { return r.ID }, func(r *readmodels.TicketRow) *time.Time { return &r.UpdatedAt })
 	if !reflect.DeepEqual(page.Items, want) {
 		t.Errorf("tickets of account 2:\n got %+v\nwant %+v", page.Items, want)
 	}
@@ -567,6 +596,7 @@ func listsCheckTickets(t *testing.T, q *readmodels.Queries) {
 	want5 := readmodels.TicketRow{ID: lsTic5, Subject: "Case 5", AccountID: lsAcc1, Priority: "normal", Channel: "chat", Status: "resolved",
 		FirstResponseDue: o5.Add(8 * time.Hour), ResolutionDue: o5.Add(72 * time.Hour), FirstResponseAt: &fr5, ResolvedAt: &res5,
 		ResolutionBreached: true, Breached: true, Satisfaction: &four, OpenedAt: o5}
+	listsUpdated(t, page.Items, func(r readmodels.TicketRow) string { return r.ID }, func(r *readmodels.TicketRow) *time.Time { return &r.UpdatedAt })
 	if len(page.Items) != 1 || !reflect.DeepEqual(page.Items[0], want5) {
 		t.Errorf("resolved ticket:\n got %+v\nwant %+v", page.Items, want5)
 	}
@@ -689,5 +719,105 @@ func TestListsRebuildSameBytes(t *testing.T) {
 	}
 	if !strings.Contains(whole, `"captured_at":"2026-03-02T09:00:00Z"`) {
 		t.Errorf("times are not RFC 3339 UTC: %s", whole)
+	}
+}
+
+// TestListsSortOrders pages through every list in every order it offers,
+// two rows at a time, and checks the order against the rows sorted here.
+func TestListsSortOrders(t *testing.T) {
+	q := listsProject(t, 4, listsScenario(t))
+	ctx := context.Background()
+	rank := map[string]int{"urgent": 0, "high": 1, "normal": 2, "low": 3}
+	amount := func(s string) float64 { f, _ := strconv.ParseFloat(s, 64); return f }
+	checkSorts(t, "leads", readmodels.LeadSorts, func(sort, cursor string, limit int) (readmodels.Page[readmodels.LeadRow], error) {
+		return q.Leads(ctx, readmodels.LeadFilter{Sort: sort, Cursor: cursor, Limit: limit})
+	}, func(l readmodels.LeadRow) string { return l.ID }, map[string]func(a, b readmodels.LeadRow) int{
+		"created": func(a, b readmodels.LeadRow) int { return a.CapturedAt.Compare(b.CapturedAt) },
+		"updated": func(a, b readmodels.LeadRow) int { return a.UpdatedAt.Compare(b.UpdatedAt) },
+		"name":    func(a, b readmodels.LeadRow) int { return strings.Compare(a.Name, b.Name) },
+	})
+	checkSorts(t, "accounts", readmodels.AccountSorts, func(sort, cursor string, limit int) (readmodels.Page[readmodels.AccountRow], error) {
+		return q.Accounts(ctx, readmodels.AccountFilter{Sort: sort, Cursor: cursor, Limit: limit})
+	}, func(a readmodels.AccountRow) string { return a.ID }, map[string]func(a, b readmodels.AccountRow) int{
+		"created": func(a, b readmodels.AccountRow) int { return a.OpenedAt.Compare(b.OpenedAt) },
+		"updated": func(a, b readmodels.AccountRow) int { return a.UpdatedAt.Compare(b.UpdatedAt) },
+		"name":    func(a, b readmodels.AccountRow) int { return strings.Compare(a.Name, b.Name) },
+	})
+	checkSorts(t, "contacts", readmodels.ContactSorts, func(sort, cursor string, limit int) (readmodels.Page[readmodels.ContactRow], error) {
+		return q.Contacts(ctx, readmodels.ContactFilter{Sort: sort, Cursor: cursor, Limit: limit})
+	}, func(c readmodels.ContactRow) string { return c.ID }, map[string]func(a, b readmodels.ContactRow) int{
+		"created": func(a, b readmodels.ContactRow) int { return a.AddedAt.Compare(b.AddedAt) },
+		"name":    func(a, b readmodels.ContactRow) int { return strings.Compare(a.Name, b.Name) },
+	})
+	checkSorts(t, "opportunities", readmodels.OpportunitySorts, func(sort, cursor string, limit int) (readmodels.Page[readmodels.OpportunityRow], error) {
+		return q.Opportunities(ctx, readmodels.OpportunityFilter{Sort: sort, Cursor: cursor, Limit: limit})
+	}, func(o readmodels.OpportunityRow) string { return o.ID }, map[string]func(a, b readmodels.OpportunityRow) int{
+		"created": func(a, b readmodels.OpportunityRow) int { return a.OpenedAt.Compare(b.OpenedAt) },
+		"updated": func(a, b readmodels.OpportunityRow) int { return a.UpdatedAt.Compare(b.UpdatedAt) },
+		"amount":  func(a, b readmodels.OpportunityRow) int { return cmp.Compare(amount(a.Amount), amount(b.Amount)) },
+		"close_date": func(a, b readmodels.OpportunityRow) int {
+			return strings.Compare(a.ExpectedCloseDate, b.ExpectedCloseDate)
+		},
+		"name": func(a, b readmodels.OpportunityRow) int { return strings.Compare(a.Name, b.Name) },
+	})
+	checkSorts(t, "tickets", readmodels.TicketSorts, func(sort, cursor string, limit int) (readmodels.Page[readmodels.TicketRow], error) {
+		return q.Tickets(ctx, readmodels.TicketFilter{Sort: sort, Cursor: cursor, Limit: limit, Now: listsNow})
+	}, func(r readmodels.TicketRow) string { return r.ID }, map[string]func(a, b readmodels.TicketRow) int{
+		"created":  func(a, b readmodels.TicketRow) int { return a.OpenedAt.Compare(b.OpenedAt) },
+		"updated":  func(a, b readmodels.TicketRow) int { return a.UpdatedAt.Compare(b.UpdatedAt) },
+		"priority": func(a, b readmodels.TicketRow) int { return cmp.Compare(rank[a.Priority], rank[b.Priority]) },
+		"due":      func(a, b readmodels.TicketRow) int { return a.ResolutionDue.Compare(b.ResolutionDue) },
+	})
+
+	// A cursor of one order is refused by another; an unknown order is
+	// refused naming the orders.
+	page, err := q.Leads(ctx, readmodels.LeadFilter{Sort: "name", Limit: 1})
+	if err != nil || page.NextCursor == nil {
+		t.Fatalf("first page by name: %v %v", page, err)
+	}
+	if _, err := q.Leads(ctx, readmodels.LeadFilter{Sort: "-name", Cursor: *page.NextCursor}); !errors.Is(err, readmodels.ErrCursor) {
+		t.Errorf("a name cursor under -name: %v, want ErrCursor", err)
+	}
+	if _, err := q.Leads(ctx, readmodels.LeadFilter{Sort: "score"}); !errors.Is(err, readmodels.ErrInvalid) ||
+		!strings.Contains(err.Error(), "created, updated, name") {
+		t.Errorf("unknown sort: %v", err)
+	}
+}
+
+// checkSorts checks one list in every order of sorts, each ascending and
+// descending, against compare (ties by id).
+func checkSorts[T any](t *testing.T, name string, sorts []string, list func(sort, cursor string, limit int) (readmodels.Page[T], error),
+	id func(T) string, compare map[string]func(a, b T) int) {
+	t.Helper()
+	all, err := list("", "", readmodels.MaxLimit)
+	if err != nil || all.NextCursor != nil || len(all.Items) < 3 {
+		t.Fatalf("%s: all rows: %d %v", name, len(all.Items), err)
+	}
+	if len(sorts) != len(compare) {
+		t.Fatalf("%s: %d orders, %d checked", name, len(sorts), len(compare))
+	}
+	for _, key := range sorts {
+		for _, desc := range []bool{false, true} {
+			sort := key
+			rows := slices.Clone(all.Items)
+			slices.SortStableFunc(rows, func(a, b T) int {
+				c := cmp.Or(compare[key](a, b), strings.Compare(id(a), id(b)))
+				if desc {
+					return -c
+				}
+				return c
+			})
+			if desc {
+				sort = "-" + key
+			}
+			want := make([]string, len(rows))
+			for i, r := range rows {
+				want[i] = id(r)
+			}
+			got := listsPageIDs(t, 2, func(cursor string, limit int) (readmodels.Page[T], error) { return list(sort, cursor, limit) }, id)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s sorted by %s:\n got %v\nwant %v", name, sort, listsShort(got), listsShort(want))
+			}
+		}
 	}
 }

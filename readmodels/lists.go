@@ -2,7 +2,7 @@ package readmodels
 
 import (
 	"context"
-	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // ListsSchema is the DDL of the entity lists (projector "lists"): one table
@@ -37,13 +38,15 @@ CREATE TABLE leads (
 	contact_id              text NOT NULL DEFAULT '',
 	opportunity_id          text NOT NULL DEFAULT '',
 	captured_at             timestamptz NOT NULL,
-	converted_at            timestamptz
+	converted_at            timestamptz,
+	updated_at              timestamptz NOT NULL DEFAULT '-infinity'
 );
 CREATE INDEX leads_captured ON leads (captured_at, id);
 CREATE INDEX leads_status ON leads (status, captured_at, id);
 CREATE INDEX leads_owner ON leads (owner_id, captured_at, id);
 CREATE INDEX leads_source ON leads (source, captured_at, id);
 CREATE INDEX leads_campaign ON leads (campaign, captured_at, id);
+CREATE INDEX leads_updated ON leads (updated_at, id);
 
 CREATE TABLE accounts (
 	id        text COLLATE "C" PRIMARY KEY,
@@ -53,13 +56,15 @@ CREATE TABLE accounts (
 	region    text NOT NULL DEFAULT '',
 	tier      text NOT NULL,
 	owner_id  text NOT NULL DEFAULT '',
-	tags      text[] NOT NULL DEFAULT '{}',
-	opened_at timestamptz NOT NULL
+	tags       text[] NOT NULL DEFAULT '{}',
+	opened_at  timestamptz NOT NULL,
+	updated_at timestamptz NOT NULL DEFAULT '-infinity'
 );
 CREATE INDEX accounts_opened ON accounts (opened_at, id);
 CREATE INDEX accounts_owner ON accounts (owner_id, opened_at, id);
 CREATE INDEX accounts_tier ON accounts (tier, opened_at, id);
 CREATE INDEX accounts_tags ON accounts USING gin (tags);
+CREATE INDEX accounts_updated ON accounts (updated_at, id);
 
 CREATE TABLE contacts (
 	id         text COLLATE "C" PRIMARY KEY,
@@ -88,13 +93,15 @@ CREATE TABLE opportunities (
 	forecast_category   text NOT NULL,
 	lost_reason         text NOT NULL DEFAULT '',
 	opened_at           timestamptz NOT NULL,
-	closed_at           timestamptz
+	closed_at           timestamptz,
+	updated_at          timestamptz NOT NULL DEFAULT '-infinity'
 );
 CREATE INDEX opportunities_opened ON opportunities (opened_at, id);
 CREATE INDEX opportunities_stage ON opportunities (stage, opened_at, id);
 CREATE INDEX opportunities_owner ON opportunities (owner_id, opened_at, id);
 CREATE INDEX opportunities_account ON opportunities (account_id, opened_at, id);
 CREATE INDEX opportunities_close_date ON opportunities (expected_close_date);
+CREATE INDEX opportunities_updated ON opportunities (updated_at, id);
 
 CREATE TABLE tickets (
 	id                  text COLLATE "C" PRIMARY KEY,
@@ -114,14 +121,64 @@ CREATE TABLE tickets (
 	resolution_late     boolean NOT NULL DEFAULT false,
 	closed_at           timestamptz,
 	satisfaction        integer,
-	opened_at           timestamptz NOT NULL
+	opened_at           timestamptz NOT NULL,
+	updated_at          timestamptz NOT NULL DEFAULT '-infinity'
 );
 CREATE INDEX tickets_opened ON tickets (opened_at, id);
 CREATE INDEX tickets_status ON tickets (status, opened_at, id);
 CREATE INDEX tickets_priority ON tickets (priority, opened_at, id);
 CREATE INDEX tickets_assignee ON tickets (assignee_id, opened_at, id);
 CREATE INDEX tickets_account ON tickets (account_id, opened_at, id);
+CREATE INDEX tickets_updated ON tickets (updated_at, id);
+CREATE INDEX tickets_due ON tickets (resolution_due, id);
 `
+
+// The sort keys of each list, the default first (see LeadSorts and the
+// others).
+var (
+	leadSorts = []sortKey[LeadRow]{
+		timeKey("created", "captured_at", func(l LeadRow) time.Time { return l.CapturedAt }),
+		timeKey("updated", "updated_at", func(l LeadRow) time.Time { return l.UpdatedAt }),
+		textKey("name", "name", func(l LeadRow) string { return l.Name }),
+	}
+	accountSorts = []sortKey[AccountRow]{
+		timeKey("created", "opened_at", func(a AccountRow) time.Time { return a.OpenedAt }),
+		timeKey("updated", "updated_at", func(a AccountRow) time.Time { return a.UpdatedAt }),
+		textKey("name", "name", func(a AccountRow) string { return a.Name }),
+	}
+	contactSorts = []sortKey[ContactRow]{
+		timeKey("created", "added_at", func(c ContactRow) time.Time { return c.AddedAt }),
+		textKey("name", "name", func(c ContactRow) string { return c.Name }),
+	}
+	opportunitySorts = []sortKey[OpportunityRow]{
+		timeKey("created", "opened_at", func(o OpportunityRow) time.Time { return o.OpenedAt }),
+		timeKey("updated", "updated_at", func(o OpportunityRow) time.Time { return o.UpdatedAt }),
+		// Qualified: the select list's amount::text is also named amount,
+		// and ORDER BY would sort by that text.
+		{name: "amount", expr: "opportunities.amount", typ: "numeric", value: func(o OpportunityRow) string { return o.Amount }},
+		{name: "close_date", expr: "expected_close_date", typ: "date", value: func(o OpportunityRow) string { return o.ExpectedCloseDate }},
+		textKey("name", "name", func(o OpportunityRow) string { return o.Name }),
+	}
+	ticketSorts = []sortKey[TicketRow]{
+		timeKey("created", "opened_at", func(t TicketRow) time.Time { return t.OpenedAt }),
+		timeKey("updated", "updated_at", func(t TicketRow) time.Time { return t.UpdatedAt }),
+		{name: "priority", expr: ticketPriorityRank, typ: "integer", value: func(t TicketRow) string { return priorityRank(t.Priority) }},
+		timeKey("due", "resolution_due", func(t TicketRow) time.Time { return t.ResolutionDue }),
+	}
+)
+
+// The orders each list can be sorted in (?sort=): a key sorts ascending,
+// "-" and a key descending; ties are broken by id in the same direction,
+// so paging is stable. The first is the default. Ticket priority sorts
+// urgent first and due is the resolution due time; opportunity amounts
+// sort by number whatever their currency.
+var (
+	LeadSorts        = sortNames(leadSorts)
+	AccountSorts     = sortNames(accountSorts)
+	ContactSorts     = sortNames(contactSorts)
+	OpportunitySorts = sortNames(opportunitySorts)
+	TicketSorts      = sortNames(ticketSorts)
+)
 
 // listsSchema is the live schema of the lists projector.
 const listsSchema = ListsSchemaName
@@ -151,20 +208,22 @@ type LeadRow struct {
 	OpportunityID          string     `json:"opportunity_id,omitempty"`
 	CapturedAt             time.Time  `json:"captured_at"`
 	ConvertedAt            *time.Time `json:"converted_at"`
+	UpdatedAt              time.Time  `json:"updated_at"`
 }
 
 // AccountRow is one account of GET /v1/accounts. Tags are sorted and never
 // nil.
 type AccountRow struct {
-	ID       string    `json:"id"`
-	Name     string    `json:"name"`
-	Industry string    `json:"industry,omitempty"`
-	Size     string    `json:"size,omitempty"`
-	Region   string    `json:"region,omitempty"`
-	Tier     string    `json:"tier"`
-	OwnerID  string    `json:"owner_id,omitempty"`
-	Tags     []string  `json:"tags"`
-	OpenedAt time.Time `json:"opened_at"`
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Industry  string    `json:"industry,omitempty"`
+	Size      string    `json:"size,omitempty"`
+	Region    string    `json:"region,omitempty"`
+	Tier      string    `json:"tier"`
+	OwnerID   string    `json:"owner_id,omitempty"`
+	Tags      []string  `json:"tags"`
+	OpenedAt  time.Time `json:"opened_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ContactRow is one contact of GET /v1/contacts.
@@ -198,6 +257,7 @@ type OpportunityRow struct {
 	LostReason        string     `json:"lost_reason,omitempty"`
 	OpenedAt          time.Time  `json:"opened_at"`
 	ClosedAt          *time.Time `json:"closed_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
 }
 
 // TicketRow is one ticket of GET /v1/tickets. FirstResponseBreached and
@@ -224,6 +284,7 @@ type TicketRow struct {
 	Breached              bool       `json:"breached"`
 	Satisfaction          *int       `json:"satisfaction"`
 	OpenedAt              time.Time  `json:"opened_at"`
+	UpdatedAt             time.Time  `json:"updated_at"`
 }
 
 // LeadFilter selects leads; empty fields do not filter. Q matches a
@@ -234,6 +295,8 @@ type LeadFilter struct {
 	Status, OwnerID, Source, Campaign, Q string
 	Limit                                int
 	Cursor                               string
+	// Sort is one of SortValues(LeadSorts), "" for "created".
+	Sort string
 }
 
 // AccountFilter selects accounts; empty fields do not filter. Tag selects
@@ -243,6 +306,8 @@ type AccountFilter struct {
 	OwnerID, Tier, Tag, Q string
 	Limit                 int
 	Cursor                string
+	// Sort is one of SortValues(AccountSorts), "" for "created".
+	Sort string
 }
 
 // ContactFilter selects contacts; empty fields do not filter. Q matches a
@@ -252,6 +317,8 @@ type ContactFilter struct {
 	AccountID, Q string
 	Limit        int
 	Cursor       string
+	// Sort is one of SortValues(ContactSorts), "" for "created".
+	Sort string
 }
 
 // OpportunityFilter selects opportunities; empty fields do not filter.
@@ -261,6 +328,9 @@ type OpportunityFilter struct {
 	Stage, OwnerID, AccountID, ClosingBefore string
 	Limit                                    int
 	Cursor                                   string
+	// Sort is one of SortValues(OpportunitySorts), "" for "created".
+	// Amounts sort by number whatever their currency.
+	Sort string
 }
 
 // TicketFilter selects tickets; empty fields do not filter. Breached, when
@@ -275,6 +345,8 @@ type TicketFilter struct {
 	Now                                     time.Time
 	Limit                                   int
 	Cursor                                  string
+	// Sort is one of SortValues(TicketSorts), "" for "created".
+	Sort string
 }
 
 // Leads returns a page of leads matching f, oldest captured first (ties by
@@ -298,19 +370,19 @@ func (q *Queries) Leads(ctx context.Context, f LeadFilter) (Page[LeadRow], error
 		return Page[LeadRow]{}, err
 	}
 	return listPage(ctx, q, &w, listQuery{
-		table:   "leads",
-		orderBy: "captured_at",
+		table: "leads",
 		columns: `id, status, name, company, email, phone, source, campaign, region, industry, company_size, owner_id,
-			contact_attempts, disqualification_reason, account_id, contact_id, opportunity_id, captured_at, converted_at`,
-		limit: f.Limit, cursor: f.Cursor,
-	}, func(row pgx.CollectableRow) (LeadRow, error) {
+			contact_attempts, disqualification_reason, account_id, contact_id, opportunity_id, captured_at, converted_at,
+			updated_at`,
+		limit: f.Limit, cursor: f.Cursor, sort: f.Sort,
+	}, leadSorts, func(row pgx.CollectableRow) (LeadRow, error) {
 		var l LeadRow
 		err := row.Scan(&l.ID, &l.Status, &l.Name, &l.Company, &l.Email, &l.Phone, &l.Source, &l.Campaign, &l.Region,
 			&l.Industry, &l.CompanySize, &l.OwnerID, &l.ContactAttempts, &l.DisqualificationReason, &l.AccountID,
-			&l.ContactID, &l.OpportunityID, &l.CapturedAt, &l.ConvertedAt)
-		l.CapturedAt, l.ConvertedAt = l.CapturedAt.UTC(), utcPtr(l.ConvertedAt)
+			&l.ContactID, &l.OpportunityID, &l.CapturedAt, &l.ConvertedAt, &l.UpdatedAt)
+		l.CapturedAt, l.ConvertedAt, l.UpdatedAt = l.CapturedAt.UTC(), utcPtr(l.ConvertedAt), l.UpdatedAt.UTC()
 		return l, err
-	}, func(l LeadRow) (time.Time, string) { return l.CapturedAt, l.ID })
+	}, func(l LeadRow) string { return l.ID })
 }
 
 // Accounts returns a page of accounts matching f, oldest opened first
@@ -335,18 +407,17 @@ func (q *Queries) Accounts(ctx context.Context, f AccountFilter) (Page[AccountRo
 	}
 	return listPage(ctx, q, &w, listQuery{
 		table:   "accounts",
-		orderBy: "opened_at",
-		columns: `id, name, industry, size, region, tier, owner_id, tags, opened_at`,
-		limit:   f.Limit, cursor: f.Cursor,
-	}, func(row pgx.CollectableRow) (AccountRow, error) {
+		columns: `id, name, industry, size, region, tier, owner_id, tags, opened_at, updated_at`,
+		limit:   f.Limit, cursor: f.Cursor, sort: f.Sort,
+	}, accountSorts, func(row pgx.CollectableRow) (AccountRow, error) {
 		var a AccountRow
-		err := row.Scan(&a.ID, &a.Name, &a.Industry, &a.Size, &a.Region, &a.Tier, &a.OwnerID, &a.Tags, &a.OpenedAt)
-		a.OpenedAt = a.OpenedAt.UTC()
+		err := row.Scan(&a.ID, &a.Name, &a.Industry, &a.Size, &a.Region, &a.Tier, &a.OwnerID, &a.Tags, &a.OpenedAt, &a.UpdatedAt)
+		a.OpenedAt, a.UpdatedAt = a.OpenedAt.UTC(), a.UpdatedAt.UTC()
 		if a.Tags == nil {
 			a.Tags = []string{}
 		}
 		return a, err
-	}, func(a AccountRow) (time.Time, string) { return a.OpenedAt, a.ID })
+	}, func(a AccountRow) string { return a.ID })
 }
 
 // Contacts returns a page of contacts matching f, oldest added first (ties
@@ -362,15 +433,14 @@ func (q *Queries) Contacts(ctx context.Context, f ContactFilter) (Page[ContactRo
 	}
 	return listPage(ctx, q, &w, listQuery{
 		table:   "contacts",
-		orderBy: "added_at",
 		columns: `id, account_id, name, email, phone, title, role, added_at`,
-		limit:   f.Limit, cursor: f.Cursor,
-	}, func(row pgx.CollectableRow) (ContactRow, error) {
+		limit:   f.Limit, cursor: f.Cursor, sort: f.Sort,
+	}, contactSorts, func(row pgx.CollectableRow) (ContactRow, error) {
 		var c ContactRow
 		err := row.Scan(&c.ID, &c.AccountID, &c.Name, &c.Email, &c.Phone, &c.Title, &c.Role, &c.AddedAt)
 		c.AddedAt = c.AddedAt.UTC()
 		return c, err
-	}, func(c ContactRow) (time.Time, string) { return c.AddedAt, c.ID })
+	}, func(c ContactRow) string { return c.ID })
 }
 
 // Opportunities returns a page of opportunities matching f, oldest opened
@@ -395,19 +465,19 @@ func (q *Queries) Opportunities(ctx context.Context, f OpportunityFilter) (Page[
 		w.conds = append(w.conds, "expected_close_date < "+w.arg(f.ClosingBefore)+"::date")
 	}
 	return listPage(ctx, q, &w, listQuery{
-		table:   "opportunities",
-		orderBy: "opened_at",
+		table: "opportunities",
 		columns: `id, account_id, lead_id, name, amount::text, currency, to_char(expected_close_date, 'YYYY-MM-DD'),
 			owner_id, stage, probability, forecast_category, stage IN ('closed_won', 'closed_lost'), lost_reason,
-			opened_at, closed_at`,
-		limit: f.Limit, cursor: f.Cursor,
-	}, func(row pgx.CollectableRow) (OpportunityRow, error) {
+			opened_at, closed_at, updated_at`,
+		limit: f.Limit, cursor: f.Cursor, sort: f.Sort,
+	}, opportunitySorts, func(row pgx.CollectableRow) (OpportunityRow, error) {
 		var o OpportunityRow
 		err := row.Scan(&o.ID, &o.AccountID, &o.LeadID, &o.Name, &o.Amount, &o.Currency, &o.ExpectedCloseDate,
-			&o.OwnerID, &o.Stage, &o.Probability, &o.ForecastCategory, &o.IsClosed, &o.LostReason, &o.OpenedAt, &o.ClosedAt)
-		o.OpenedAt, o.ClosedAt = o.OpenedAt.UTC(), utcPtr(o.ClosedAt)
+			&o.OwnerID, &o.Stage, &o.Probability, &o.ForecastCategory, &o.IsClosed, &o.LostReason, &o.OpenedAt, &o.ClosedAt,
+			&o.UpdatedAt)
+		o.OpenedAt, o.ClosedAt, o.UpdatedAt = o.OpenedAt.UTC(), utcPtr(o.ClosedAt), o.UpdatedAt.UTC()
 		return o, err
-	}, func(o OpportunityRow) (time.Time, string) { return o.OpenedAt, o.ID })
+	}, func(o OpportunityRow) string { return o.ID })
 }
 
 // ticketBreached is the SQL of a ticket's breach at the time in parameter
@@ -445,21 +515,21 @@ func (q *Queries) Tickets(ctx context.Context, f TicketFilter) (Page[TicketRow],
 		}
 	}
 	return listPage(ctx, q, &w, listQuery{
-		table:   "tickets",
-		orderBy: "opened_at",
+		table: "tickets",
 		columns: `id, subject, account_id, contact_id, priority, channel, status, assignee_id, escalation_level,
 			first_response_due, resolution_due, first_response_at, resolved_at, closed_at, first_response_late,
-			resolution_late, ` + breached + `, satisfaction, opened_at`,
-		limit: f.Limit, cursor: f.Cursor,
-	}, func(row pgx.CollectableRow) (TicketRow, error) {
+			resolution_late, ` + breached + `, satisfaction, opened_at, updated_at`,
+		limit: f.Limit, cursor: f.Cursor, sort: f.Sort,
+	}, ticketSorts, func(row pgx.CollectableRow) (TicketRow, error) {
 		var t TicketRow
 		err := row.Scan(&t.ID, &t.Subject, &t.AccountID, &t.ContactID, &t.Priority, &t.Channel, &t.Status, &t.AssigneeID,
 			&t.EscalationLevel, &t.FirstResponseDue, &t.ResolutionDue, &t.FirstResponseAt, &t.ResolvedAt, &t.ClosedAt,
-			&t.FirstResponseBreached, &t.ResolutionBreached, &t.Breached, &t.Satisfaction, &t.OpenedAt)
+			&t.FirstResponseBreached, &t.ResolutionBreached, &t.Breached, &t.Satisfaction, &t.OpenedAt, &t.UpdatedAt)
 		t.FirstResponseDue, t.ResolutionDue, t.OpenedAt = t.FirstResponseDue.UTC(), t.ResolutionDue.UTC(), t.OpenedAt.UTC()
+		t.UpdatedAt = t.UpdatedAt.UTC()
 		t.FirstResponseAt, t.ResolvedAt, t.ClosedAt = utcPtr(t.FirstResponseAt), utcPtr(t.ResolvedAt), utcPtr(t.ClosedAt)
 		return t, err
-	}, func(t TicketRow) (time.Time, string) { return t.OpenedAt, t.ID })
+	}, func(t TicketRow) string { return t.ID })
 }
 
 // where collects the conditions and arguments of a list query.
@@ -529,16 +599,18 @@ func checkText(param, v string) error {
 // listQuery describes one keyset-paginated list over a table of the lists
 // schema.
 type listQuery struct {
-	table, columns, orderBy string
-	limit                   int
-	cursor                  string
+	table, columns string
+	limit          int
+	cursor, sort   string
 }
 
 // listPage runs lq with the conditions of w and returns the page: at most
-// limit rows after the cursor, ordered by (orderBy, id), and the cursor of
-// the next page when there are more.
-func listPage[T any](ctx context.Context, q *Queries, w *where, lq listQuery,
-	scan func(pgx.CollectableRow) (T, error), key func(T) (time.Time, string)) (Page[T], error) {
+// limit rows after the cursor, in the order lq.sort names among sorts (the
+// first by default), ties broken by id, and the cursor of the next page
+// when there are more. A sort value that a cursor carries but the column
+// type refuses is ErrCursor.
+func listPage[T any](ctx context.Context, q *Queries, w *where, lq listQuery, sorts []sortKey[T],
+	scan func(pgx.CollectableRow) (T, error), id func(T) string) (Page[T], error) {
 	limit := lq.limit
 	switch {
 	case limit == 0:
@@ -546,20 +618,36 @@ func listPage[T any](ctx context.Context, q *Queries, w *where, lq listQuery,
 	case limit < 0 || limit > MaxLimit:
 		return Page[T]{}, fmt.Errorf("%w: limit must be from 1 to %d", ErrInvalid, MaxLimit)
 	}
+	key, desc, err := pickSort(sorts, lq.sort)
+	if err != nil {
+		return Page[T]{}, err
+	}
+	dir, cmp := "", ">"
+	if desc {
+		dir, cmp = " DESC", "<"
+	}
+	sortName := key.name
+	if desc {
+		sortName = "-" + key.name
+	}
 	if lq.cursor != "" {
-		at, id, err := decodeCursor(lq.cursor)
+		c, err := decodeCursor(lq.cursor, sortName)
 		if err != nil {
 			return Page[T]{}, err
 		}
-		w.conds = append(w.conds, fmt.Sprintf("(%s, id) > (%s::timestamptz, %s::text)", lq.orderBy, w.arg(at), w.arg(id)))
+		w.conds = append(w.conds, fmt.Sprintf("(%s, id) %s (%s::%s, %s::text)", key.expr, cmp, w.arg(c.Value), key.typ, w.arg(c.ID)))
 	}
 	sql := "SELECT " + lq.columns + " FROM " + listsSchema + "." + lq.table
 	if len(w.conds) > 0 {
 		sql += " WHERE " + strings.Join(w.conds, " AND ")
 	}
-	sql += " ORDER BY " + lq.orderBy + ", id LIMIT " + w.arg(limit+1)
+	sql += " ORDER BY " + key.expr + dir + ", id" + dir + " LIMIT " + w.arg(limit+1)
 	rows, err := q.pool.Query(ctx, sql, w.args...)
 	if err != nil {
+		var pgErr *pgconn.PgError
+		if lq.cursor != "" && errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
+			return Page[T]{}, ErrCursor
+		}
 		return Page[T]{}, fmt.Errorf("list %s: %w", lq.table, err)
 	}
 	items, err := pgx.CollectRows(rows, scan)
@@ -572,35 +660,11 @@ func listPage[T any](ctx context.Context, q *Queries, w *where, lq listQuery,
 	}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
-		c := encodeCursor(key(page.Items[limit-1]))
+		last := page.Items[limit-1]
+		c := encodeCursor(sortName, key.value(last), id(last))
 		page.NextCursor = &c
 	}
 	return page, nil
-}
-
-// encodeCursor makes the opaque cursor after the row at (at, id).
-func encodeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
-}
-
-// ErrCursor is the error of a malformed list cursor; it wraps ErrInvalid.
-var ErrCursor = fmt.Errorf("%w: cursor is malformed; pass next_cursor of an earlier page unchanged", ErrInvalid)
-
-// decodeCursor parses a cursor of encodeCursor.
-func decodeCursor(c string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return time.Time{}, "", ErrCursor
-	}
-	ts, id, ok := strings.Cut(string(b), "|")
-	if !ok || id == "" || !utf8.ValidString(id) || strings.ContainsRune(id, 0) {
-		return time.Time{}, "", ErrCursor
-	}
-	at, err := time.Parse(time.RFC3339Nano, ts)
-	if err != nil {
-		return time.Time{}, "", ErrCursor
-	}
-	return at, id, nil
 }
 
 // utcPtr returns *t in UTC, or nil.
