@@ -24,6 +24,8 @@ type ListQueries interface {
 	Contacts(ctx context.Context, f readmodels.ContactFilter) (readmodels.Page[readmodels.ContactRow], error)
 	Opportunities(ctx context.Context, f readmodels.OpportunityFilter) (readmodels.Page[readmodels.OpportunityRow], error)
 	Tickets(ctx context.Context, f readmodels.TicketFilter) (readmodels.Page[readmodels.TicketRow], error)
+	// Search finds records of several types by name (readmodels.Search).
+	Search(ctx context.Context, f readmodels.SearchFilter) ([]readmodels.SearchHit, error)
 }
 
 // listsProjector is the projector the list routes read.

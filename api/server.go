@@ -105,6 +105,7 @@ func (s *server) routes(r chi.Router) {
 	s.keyRoutes(r)
 	s.projectionRoutes(r)
 	s.listRoutes(r)
+	s.searchRoutes(r)
 	s.auditRoutes(r)
 	s.reportRoutes(r)
 	s.requestRoutes(r)
