@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -357,5 +358,29 @@ func TestBuiltInSchemasMatchTheirDefinitionAfterCreateAndRebuild(t *testing.T) {
 		if changed, err := eng.schemaChanged(ctx, e.pool, p); err != nil || changed {
 			t.Fatalf("%s: rebuilt schema reported changed=%v err=%v", p.Name(), changed, err)
 		}
+	}
+}
+
+func TestListsHaveTrigramSearchIndexesWherePgTrgmIsInstalled(t *testing.T) {
+	e := newEngineEnv(t)
+	ctx := context.Background()
+	var installed bool
+	if err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm')`).Scan(&installed); err != nil {
+		t.Fatal(err)
+	}
+	if !installed {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the projections migrations did not install pg_trgm")
+		}
+		t.Skip("pg_trgm is not available on this server: the lists are built without search indexes")
+	}
+	eng := e.engine(NewLists(), "a")
+	if _, err := eng.ensure(ctx, NewLists()); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = 'rm_lists' AND indexname LIKE '%\_text'
+		AND indexdef LIKE '%gin_trgm_ops%'`).Scan(&n); err != nil || n != 5 {
+		t.Fatalf("%d trigram indexes in rm_lists (%v), want 5", n, err)
 	}
 }

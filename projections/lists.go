@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -35,6 +36,18 @@ func (*Lists) Name() string { return readmodels.ListsProjector }
 func (*Lists) Setup(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, readmodels.ListsSchema); err != nil {
 		return fmt.Errorf("create list tables: %w", err)
+	}
+	var opclassSchema *string
+	if err := tx.QueryRow(ctx, `SELECT n.nspname::text FROM pg_opclass c JOIN pg_namespace n ON n.oid = c.opcnamespace
+		JOIN pg_am a ON a.oid = c.opcmethod WHERE c.opcname = 'gin_trgm_ops' AND a.amname = 'gin' LIMIT 1`).Scan(&opclassSchema); err != nil &&
+		!errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("look up pg_trgm: %w", err)
+	}
+	if opclassSchema == nil {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, readmodels.ListsSearchIndexes(*opclassSchema)); err != nil {
+		return fmt.Errorf("create list search indexes: %w", err)
 	}
 	return nil
 }

@@ -60,12 +60,14 @@ var searchSources = map[string]string{
 	SearchLead: `SELECT 'lead', id, name, company || ' · ' || email, status,
 		CASE WHEN name ILIKE $2 ESCAPE '\' THEN 'name' WHEN email ILIKE $2 ESCAPE '\' THEN 'email' ELSE 'company' END,
 		updated_at, ` + searchRank("name", "email", "company") + `
-		FROM ` + listsSchema + `.leads WHERE name ILIKE $2 ESCAPE '\' OR email ILIKE $2 ESCAPE '\' OR company ILIKE $2 ESCAPE '\'`,
+		FROM ` + listsSchema + `.leads WHERE (` + leadText + `) ILIKE $2 ESCAPE '\'
+		AND (name ILIKE $2 ESCAPE '\' OR email ILIKE $2 ESCAPE '\' OR company ILIKE $2 ESCAPE '\')`,
 	SearchAccount: `SELECT 'account', id, name, tier, tier, 'name', updated_at, ` + searchRank("name") + `
 		FROM ` + listsSchema + `.accounts WHERE name ILIKE $2 ESCAPE '\'`,
 	SearchContact: `SELECT 'contact', id, name, email, role,
 		CASE WHEN name ILIKE $2 ESCAPE '\' THEN 'name' ELSE 'email' END, added_at, ` + searchRank("name", "email") + `
-		FROM ` + listsSchema + `.contacts WHERE name ILIKE $2 ESCAPE '\' OR email ILIKE $2 ESCAPE '\'`,
+		FROM ` + listsSchema + `.contacts WHERE (` + contactText + `) ILIKE $2 ESCAPE '\'
+		AND (name ILIKE $2 ESCAPE '\' OR email ILIKE $2 ESCAPE '\')`,
 	SearchOpportunity: `SELECT 'opportunity', id, name, amount::text || ' ' || currency, stage, 'name', updated_at, ` + searchRank("name") + `
 		FROM ` + listsSchema + `.opportunities WHERE name ILIKE $2 ESCAPE '\'`,
 	SearchTicket: `SELECT 'ticket', id, subject, priority, status, 'subject', updated_at, ` + searchRank("subject") + `
