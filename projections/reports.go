@@ -246,9 +246,18 @@ func (b *reportsBatch) load(ctx context.Context, tx pgx.Tx, leadIDs, oppIDs, tic
 	return tx.SendBatch(ctx, batch).Close()
 }
 
-// secsBetween is the whole seconds from a to b (never negative).
+// storedTime is t as a row stores it: UTC, truncated to the microsecond
+// (PostgreSQL's precision). The batch keeps times so, and figures computed
+// from a time still in the batch then equal those computed from the same
+// time read back from its row in a later batch: a rebuild, which folds
+// more events per batch, writes what the live projector wrote.
+func storedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// secsBetween is the seconds from a to b, to the microsecond (never
+// negative).
+// Both times are taken as stored (storedTime).
 func secsBetween(a, b time.Time) *float64 {
-	s := max(b.Sub(a), 0).Round(time.Microsecond).Seconds()
+	s := max(storedTime(b).Sub(storedTime(a)), 0).Seconds()
 	return &s
 }
 
@@ -297,7 +306,7 @@ func (b *reportsBatch) apply(ev aggregates.Event) {
 	case aggregates.LeadConvertedEvent:
 		reach(lead(e.LeadID), 3)
 	case aggregates.OpportunityOpenedEvent:
-		o := &reportOpp{ID: e.OpportunityID, LeadID: e.LeadID, OwnerID: e.OwnerID, OpenedAt: e.OpenedAt.UTC(),
+		o := &reportOpp{ID: e.OpportunityID, LeadID: e.LeadID, OwnerID: e.OwnerID, OpenedAt: storedTime(e.OpenedAt),
 			Status: reportOpen, Probability: e.Probability, Amount: json.Number(e.Amount), Currency: e.Currency,
 			ExpectedCloseDate: e.ExpectedCloseDate}
 		if l := b.leads[e.LeadID]; l != nil {
@@ -311,7 +320,7 @@ func (b *reportsBatch) apply(ev aggregates.Event) {
 		if o == nil {
 			return
 		}
-		at := e.ChangedAt.UTC()
+		at := storedTime(e.ChangedAt)
 		o.leave(at)
 		o.enter(e.To, at)
 		o.Probability = e.Probability
@@ -324,7 +333,7 @@ func (b *reportsBatch) apply(ev aggregates.Event) {
 	case aggregates.OpportunityReopenedEvent:
 		if o := opp(e.OpportunityID); o != nil {
 			o.Status, o.ClosedAt = reportOpen, nil
-			o.enter(e.ToStage, e.ReopenedAt.UTC())
+			o.enter(e.ToStage, storedTime(e.ReopenedAt))
 			o.Probability = aggregates.StageProbability(e.ToStage)
 		}
 	case aggregates.OpportunityAmountChangedEvent:
@@ -337,7 +346,7 @@ func (b *reportsBatch) apply(ev aggregates.Event) {
 		}
 	case aggregates.TicketOpenedEvent:
 		b.tickets[e.TicketID] = &reportTicket{ID: e.TicketID, Priority: e.Priority, Status: aggregates.TicketOpen,
-			OpenedAt: e.OpenedAt.UTC()}
+			OpenedAt: storedTime(e.OpenedAt)}
 		b.dirty["t:"+e.TicketID] = true
 	case aggregates.TicketRespondedEvent:
 		if t := ticket(e.TicketID); t != nil && e.First && t.FirstResponseSecs == nil {

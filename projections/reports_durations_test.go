@@ -33,3 +33,32 @@ func TestSubSecondDurationsKeepTheirFractions(t *testing.T) {
 		t.Fatalf("average first response %v, want 0.875 s", got)
 	}
 }
+
+// TestDurationsDoNotDependOnBatching: a ticket opened and answered at
+// times finer than a microsecond gets the same response time whether both
+// events are folded in one batch or the opening is read back from its row.
+func TestDurationsDoNotDependOnBatching(t *testing.T) {
+	seq := newEventSeq(t)
+	t0 := time.Date(2027, 1, 4, 9, 0, 0, 600, time.UTC) // 600 ns past the microsecond
+	at := t0.Add(193161*time.Microsecond + 200*time.Nanosecond)
+	events := []Event{
+		seq.ev("tk-a", 1, t0, "support", aggregates.TicketOpenedEvent{TicketID: "tk-a", Subject: "s", Priority: "normal", Channel: "email",
+			FirstResponseDue: t0.Add(time.Hour), ResolutionDue: t0.Add(24 * time.Hour), OpenedAt: t0}),
+		seq.ev("tk-a", 2, at, "support", aggregates.TicketRespondedEvent{TicketID: "tk-a", Body: "b", First: true, WithinSLA: true, RespondedAt: at}),
+	}
+	read := func(batches ...[]Event) string {
+		pool := newTestPool(t)
+		for _, b := range batches {
+			project(t, pool, NewReports(), b...)
+		}
+		var s string
+		if err := pool.QueryRow(context.Background(), `SELECT first_response_secs::text FROM rm_reports.report_tickets`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	one, two := read(events), read(events[:1], events[1:])
+	if one != two || one != "0.193161" {
+		t.Fatalf("first response %s in one batch, %s in two; want 0.193161 both", one, two)
+	}
+}
