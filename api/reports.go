@@ -44,6 +44,15 @@ func (s *server) reportRoutes(r chi.Router) {
 		s.answer(w, r, f, err)
 	})
 	r.With(require(permReports)).Get("/reports/pipeline", func(w http.ResponseWriter, r *http.Request) {
+		at, err := asOf(r)
+		if err != nil {
+			s.errs.write(w, r, err)
+			return
+		}
+		if !at.IsZero() {
+			s.pipelineAsOf(w, r, at.UTC())
+			return
+		}
 		if !s.caughtUp(w, r, reportsProjector) {
 			return
 		}
