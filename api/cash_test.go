@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"crm/internal/app"
+	"crm/readmodels"
 	"crm/workflows"
 	"crm/workflows/scheduler"
 )
@@ -23,13 +25,16 @@ func cashOwner(name string) string {
 
 // newEnvCash is newEnv with the automations and the deadline scheduler
 // running on clock, which the commands and the live reports share.
+// A nil clock is the wall clock.
 func newEnvCash(t *testing.T, clock *testClock) *env {
 	t.Helper()
 	return newEnvWith(t, func(c *app.Config) {
-		c.Clock = clock.Now
-		c.Workflows = &app.WorkflowsConfig{Run: true, Clock: clock,
+		c.Workflows = &app.WorkflowsConfig{Run: true,
 			Backbone:  workflows.Options{MaxRetries: 2, RetryInterval: 10 * time.Millisecond},
 			Scheduler: scheduler.Options{PollInterval: 20 * time.Millisecond}}
+		if clock != nil {
+			c.Clock, c.Workflows.Clock = clock.Now, clock
+		}
 	})
 }
 
@@ -102,8 +107,8 @@ func TestLeadToCashScenario(t *testing.T) {
 	account := e.must(201, e.do("sales", "POST", "/v1/accounts", `{"name":"Engines Ltd"}`)).str("id")
 	opp := e.must(201, e.do("sales", "POST", "/v1/opportunities", `{"account_id":"`+account+`","name":"Engines 2027","amount":"5000.00",
 		"currency":"EUR","expected_close_date":"2027-03-15","owner_id":"`+ann+`","stage":"proposal"}`)).str("id")
-	e.must(201, e.do("sales", "POST", "/v1/opportunities", `{"account_id":"`+account+`","name":"Fleet","amount":"40000.00",
-		"currency":"EUR","expected_close_date":"2027-02-28","owner_id":"`+ann+`","stage":"negotiation"}`))
+	fleet := e.must(201, e.do("sales", "POST", "/v1/opportunities", `{"account_id":"`+account+`","name":"Fleet","amount":"40000.00",
+		"currency":"EUR","expected_close_date":"2027-02-28","owner_id":"`+ann+`","stage":"negotiation"}`)).str("id")
 	e.must(201, e.do("sales", "POST", "/v1/opportunities", `{"account_id":"`+account+`","name":"Spares","amount":"10000.00",
 		"currency":"EUR","expected_close_date":"2027-03-20","owner_id":"`+bob+`"}`))
 
@@ -271,4 +276,244 @@ func TestLeadToCashScenario(t *testing.T) {
 	if !strings.Contains(string(fc.raw), `"reason":"Fleet may slip into April"`) {
 		t.Fatalf("the adjustment's reason is missing: %s", fc.raw)
 	}
+
+	// A rebuild from the log gives byte-identical reports.
+	reports := []string{"/v1/reports/receivables", "/v1/reports/forecast?period=2027-Q1&group_by=owner", "/v1/reports/forecast?period=2027-02",
+		"/v1/reports/pipeline", "/v1/reports/dashboard"}
+	before2 := map[string]string{}
+	for _, path := range reports {
+		before2[path] = string(e.must(200, e.do("analyst", "GET", path, nil)).raw)
+	}
+	for _, name := range []string{readmodels.CashProjector, readmodels.ReportsProjector} {
+		if err := e.engine.Rebuild(t.Context(), name, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, path := range reports {
+		if got := string(e.must(200, e.do("analyst", "GET", path, nil)).raw); got != before2[path] {
+			t.Errorf("%s after a rebuild:\n got %s\nwant %s", path, got, before2[path])
+		}
+	}
+
+	// The remaining lead-to-cash events: a revision whose discount is
+	// rejected, a deactivated product, a cancelled order.
+	quote2 := e.must(201, e.do("sales", "POST", "/v1/opportunities/"+fleet+"/quotes", strings.NewReplacer(`"25"`, `"10"`, "2027-02-28", "2027-06-30").Replace(quoteBody))).str("id")
+	revised := e.must(200, e.do("sales", "POST", "/v1/quotes/"+quote2+"/revisions", strings.NewReplacer(`"25"`, `"30"`, "2027-02-28", "2027-06-30").Replace(quoteBody)))
+	e.must(200, e.do("manager", "POST", "/v1/quotes/"+quote2+"/approvals/"+revised.str("approval_id")+"/reject", `{"reason":"30 % is too much"}`))
+	if r := e.must(409, e.do("sales", "POST", "/v1/quotes/"+quote2+"/send", nil)); r.str("code") != "quote_approval_rejected" {
+		t.Fatalf("send after rejection: %s", r.raw)
+	}
+	q2 := e.must(200, e.do("sales", "GET", "/v1/quotes/"+quote2, nil))
+	if !strings.Contains(string(q2.raw), `"current_version":2`) || !strings.Contains(string(q2.raw), `"status":"superseded"`) {
+		t.Fatalf("quote versions: %s", q2.raw)
+	}
+	e.must(200, e.do("manager", "POST", "/v1/products/"+support+"/activation", `{"active":false}`))
+	e.must(200, e.do("sales", "POST", "/v1/orders/"+orderID+"/cancel", `{"reason":"customer insolvent"}`))
+	if r := e.must(409, pay("1.00", "2027-04-10")); r.str("code") != "order_cancelled" {
+		t.Fatalf("a payment on a cancelled order: %s", r.raw)
+	}
+
+	// Every lead-to-cash event is in the audit, with field-level changes.
+	pos := e.must(201, e.do("manager", "POST", "/v1/targets", `{"owner_id":"`+ann+`","period":"2027-Q2","amount":"1.00","currency":"EUR"}`)).str("position")
+	cashTypes := []string{"product.created.v1", "product.activation_changed.v1", "price_book.created.v1", "price_book.price_set.v1",
+		"quote.drafted.v1", "quote.revised.v1", "quote.approval_requested.v1", "quote.approval_granted.v1", "quote.approval_rejected.v1",
+		"quote.sent.v1", "quote.accepted.v1", "opportunity.quote_accepted.v1", "order.created.v1", "order.payment_recorded.v1",
+		"order.cancelled.v1", "order.collection_reminded.v1", "order.collection_escalated.v1", "sales_target.set.v1", "forecast.adjusted.v1"}
+	seen := map[string]bool{}
+	for _, entry := range auditItems(t, e.must(200, e.do("auditor", "GET", "/v1/audit?limit=500&min_position="+pos, nil))) {
+		if !slices.Contains(cashTypes, entry.EventType) {
+			continue
+		}
+		if entry.EntityType == "" || entry.EntityID == "" || entry.Summary == "" {
+			t.Errorf("%s: entity %q %q, summary %q", entry.EventType, entry.EntityType, entry.EntityID, entry.Summary)
+		}
+		if len(entry.Changes) == 0 {
+			t.Errorf("%s has no field changes", entry.EventType)
+		}
+		seen[entry.EventType] = true
+	}
+	for _, typ := range cashTypes {
+		if !seen[typ] {
+			t.Errorf("no audit entry of %s", typ)
+		}
+	}
+	audit := e.must(200, e.do("auditor", "GET", "/v1/audit?entity_type=order&entity_id="+orderID, nil))
+	for _, want := range []string{`{"field":"installments.3.amount","from":null,"to":"2833.34"}`, `{"field":"installments.1.paid","from":null,"to":"2833.33"}`,
+		`{"field":"installments.3.escalated","from":false,"to":true}`, `{"field":"status","from":"open","to":"cancelled"}`} {
+		if !strings.Contains(string(audit.raw), want) {
+			t.Errorf("the order's audit lacks %s: %s", want, audit.raw)
+		}
+	}
+}
+
+// wonDeal drafts, sends and accepts a quote of 10 × LIC-1 at discount on
+// a new opportunity of owner, with plan (a JSON payment plan), wins it and
+// waits for its order. It returns the opportunity's and the order's ids.
+func wonDeal(t *testing.T, e *env, book, licence, owner, discount, validUntil, plan string) (opp, order string) {
+	t.Helper()
+	account := e.must(201, e.do("sales", "POST", "/v1/accounts", `{"name":"Won Co"}`)).str("id")
+	opp = e.must(201, e.do("sales", "POST", "/v1/opportunities", `{"account_id":"`+account+`","name":"Deal","amount":"1.00",
+		"currency":"EUR","expected_close_date":"`+validUntil+`","owner_id":"`+owner+`","stage":"proposal"}`)).str("id")
+	quote := e.must(201, e.do("sales", "POST", "/v1/opportunities/"+opp+"/quotes", `{"price_book_id":"`+book+`","currency":"EUR",
+		"valid_until":"`+validUntil+`","lines":[{"product_id":"`+licence+`","quantity":"10","discount_percent":"`+discount+`"}],"payment_plan":`+plan+`}`)).str("id")
+	e.must(200, e.do("sales", "POST", "/v1/quotes/"+quote+"/send", nil))
+	e.must(200, e.do("sales", "POST", "/v1/quotes/"+quote+"/accept", nil))
+	e.must(200, e.do("sales", "POST", "/v1/opportunities/"+opp+"/stage", `{"stage":"closed_won"}`))
+	r := e.eventually("the order", func() response { return e.do("sales", "GET", "/v1/opportunities/"+opp+"/order", nil) },
+		func(r response) bool { return r.status == 200 })
+	return opp, r.str("id")
+}
+
+// TestLeadToCashRefusalsStoreNothing sends bad and refused lead-to-cash
+// requests: each gets its problem (naming the field or a code) and the
+// log does not grow.
+func TestLeadToCashRefusalsStoreNothing(t *testing.T) {
+	clock := &testClock{now: time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC)}
+	e := newEnvCash(t, clock)
+	book, licence, support := cashCatalog(t, e)
+	ann := cashOwner("ann")
+	opp, order := wonDeal(t, e, book, licence, ann, "10", "2027-02-28", `{"kind":"single","first_due_date":"2027-02-10"}`)
+	account := e.must(201, e.do("sales", "POST", "/v1/accounts", `{"name":"Open Co"}`)).str("id")
+	open := e.must(201, e.do("sales", "POST", "/v1/opportunities", `{"account_id":"`+account+`","name":"Open","amount":"1.00",
+		"currency":"EUR","expected_close_date":"2027-03-31","owner_id":"`+ann+`"}`)).str("id")
+	draft := e.must(201, e.do("sales", "POST", "/v1/opportunities/"+open+"/quotes", `{"price_book_id":"`+book+`","currency":"EUR",
+		"valid_until":"2027-02-28","lines":[{"product_id":"`+licence+`","quantity":"1"}]}`)).str("id")
+	e.must(200, e.do("manager", "POST", "/v1/products/"+support+"/activation", `{"active":false}`))
+	missing := "0190a0a0-0000-7000-8000-000000000000"
+	line := func(kv string) string {
+		return `{"price_book_id":"` + book + `","currency":"EUR","valid_until":"2027-02-28","lines":[{"product_id":"` + licence + `",` + kv + `}]}`
+	}
+	cases := []struct {
+		role, method, path, body string
+		status                   int
+		field, code              string
+	}{
+		{"sales", "POST", "/v1/products", `{"sku":"X-1","name":"X"}`, 403, "", "forbidden"},
+		{"manager", "POST", "/v1/products", `{"sku":"bad sku","name":"X"}`, 400, "sku", ""},
+		{"manager", "POST", "/v1/products", `{"sku":"X-1"}`, 400, "name", ""},
+		{"manager", "POST", "/v1/products", `{"sku":"X-1","name":"X","colour":"red"}`, 400, "colour", ""},
+		{"manager", "POST", "/v1/price-books/" + book + "/prices", `{"product_id":"` + licence + `","price":"10.005","currency":"EUR"}`, 400, "price", ""},
+		{"manager", "POST", "/v1/price-books/" + book + "/prices", `{"product_id":"` + licence + `","price":"10","currency":"eur"}`, 400, "currency", ""},
+		{"manager", "POST", "/v1/price-books/" + book + "/prices", `{"product_id":"` + missing + `","price":"10","currency":"EUR"}`, 400, "product_id", ""},
+		{"manager", "POST", "/v1/price-books/" + missing + "/prices", `{"product_id":"` + licence + `","price":"10","currency":"EUR"}`, 404, "", "not_found"},
+		{"manager", "POST", "/v1/products/" + licence + "/activation", `{}`, 400, "active", ""},
+		{"sales", "POST", "/v1/opportunities/" + open + "/quotes", line(`"quantity":"-1"`), 400, "lines[0].quantity", ""},
+		{"sales", "POST", "/v1/opportunities/" + open + "/quotes", line(`"quantity":"1","discount_percent":"101"`), 400, "lines[0].discount_percent", ""},
+		{"sales", "POST", "/v1/opportunities/" + open + "/quotes", line(`"quantity":1`), 400, "lines.quantity", ""},
+		{"sales", "POST", "/v1/opportunities/" + open + "/quotes", strings.Replace(line(`"quantity":"1"`), "2027-02-28", "2027-01-01", 1), 400, "valid_until", ""},
+		{"sales", "POST", "/v1/opportunities/" + open + "/quotes", strings.Replace(line(`"quantity":"1"`), `"EUR"`, `"USD"`, 1), 400, "lines[0].product_id", ""},
+		{"sales", "POST", "/v1/opportunities/" + open + "/quotes", strings.Replace(line(`"quantity":"1"`), licence, missing, 1), 400, "lines[0].product_id", ""},
+		{"sales", "POST", "/v1/opportunities/" + open + "/quotes", strings.Replace(line(`"quantity":"1"`), "}]}",
+			`}],"payment_plan":{"kind":"custom","installments":[{"due_date":"2027-03-01","amount":"999.99"}]}}`, 1), 400, "payment_plan.installments", ""},
+		{"sales", "POST", "/v1/opportunities/" + open + "/quotes", strings.Replace(line(`"quantity":"1"`), "}]}",
+			`}],"payment_plan":{"kind":"installments","count":1}}`, 1), 400, "payment_plan.count", ""},
+		{"sales", "POST", "/v1/opportunities/" + open + "/quotes", strings.Replace(line(`"quantity":"1"`), licence, support, 1), 400, "lines[0].product_id", ""},
+		{"sales", "POST", "/v1/opportunities/" + opp + "/quotes", line(`"quantity":"1"`), 409, "", "opportunity_closed"},
+		{"sales", "POST", "/v1/opportunities/" + missing + "/quotes", line(`"quantity":"1"`), 404, "", "not_found"},
+		{"sales", "POST", "/v1/quotes/" + draft + "/accept", ``, 409, "", "quote_not_sent"},
+		{"sales", "POST", "/v1/quotes/" + missing + "/send", ``, 404, "", "not_found"},
+		{"manager", "POST", "/v1/quotes/" + draft + "/approvals/" + missing + "/approve", `{}`, 404, "", "not_found"},
+		{"sales", "POST", "/v1/orders/" + order + "/payments", `{"amount":"9000.01","currency":"EUR","paid_on":"2027-01-20"}`, 409, "", "overpayment"},
+		{"sales", "POST", "/v1/orders/" + order + "/payments", `{"amount":"10.00","currency":"USD","paid_on":"2027-01-20"}`, 400, "currency", ""},
+		{"sales", "POST", "/v1/orders/" + order + "/payments", `{"amount":"10.00","currency":"EUR","paid_on":"2027-02-30"}`, 400, "paid_on", ""},
+		{"sales", "POST", "/v1/orders/" + order + "/payments", `{"amount":10,"currency":"EUR","paid_on":"2027-01-20"}`, 400, "amount", ""},
+		{"sales", "POST", "/v1/orders/" + missing + "/payments", `{"amount":"10.00","currency":"EUR","paid_on":"2027-01-20"}`, 404, "", "not_found"},
+		{"sales", "POST", "/v1/orders/" + order + "/cancel", `{}`, 400, "reason", ""},
+		{"sales", "POST", "/v1/targets", `{"owner_id":"` + ann + `","period":"2027-Q1","amount":"1.00","currency":"EUR"}`, 403, "", "forbidden"},
+		{"manager", "POST", "/v1/targets", `{"owner_id":"` + ann + `","period":"2027-Q5","amount":"1.00","currency":"EUR"}`, 400, "period", ""},
+		{"manager", "POST", "/v1/targets", `{"owner_id":"` + ann + `","period":"2027-Q1","amount":"-1","currency":"EUR"}`, 400, "amount", ""},
+		{"manager", "POST", "/v1/forecast-adjustments", `{"owner_id":"` + ann + `","period":"2027-Q1","amount":"1.00","currency":"EUR"}`, 400, "reason", ""},
+		{"analyst", "GET", "/v1/reports/forecast", ``, 400, "period", ""},
+		{"analyst", "GET", "/v1/reports/forecast?period=2027-Q1&group_by=source", ``, 400, "group_by", ""},
+		{"analyst", "GET", "/v1/reports/receivables?as_of=yesterday", ``, 400, "as_of", ""},
+		{"analyst", "GET", "/v1/reports/pipeline?as_of=yesterday", ``, 400, "as_of", ""},
+		{"sales", "GET", "/v1/reports/receivables", ``, 403, "", "forbidden"},
+	}
+	for _, c := range cases {
+		before := e.eventCount()
+		var body any
+		if c.body != "" {
+			body = c.body
+		}
+		r := e.do(c.role, c.method, c.path, body)
+		if r.status != c.status {
+			t.Errorf("%s %s %s: status %d, want %d: %s", c.role, c.method, c.path, r.status, c.status, r.raw)
+			continue
+		}
+		if c.code != "" && c.code != "forbidden" && r.str("code") != c.code {
+			t.Errorf("%s %s: code %q, want %q: %s", c.method, c.path, r.str("code"), c.code, r.raw)
+		}
+		if c.field != "" && !strings.Contains(string(r.raw), `"field":"`+c.field+`"`) {
+			t.Errorf("%s %s %s: the problem does not name %s: %s", c.method, c.path, c.body, c.field, r.raw)
+		}
+		if n := e.eventCount(); n != before {
+			t.Errorf("%s %s %s stored %d events", c.method, c.path, c.body, n-before)
+		}
+	}
+}
+
+// TestLeadToCashAsOf takes the forecast, receivables and pipeline live at
+// a moment, changes the books, and asks for them as of that moment: the
+// answers, replayed from the log, are byte for byte the live snapshot.
+func TestLeadToCashAsOf(t *testing.T) {
+	e := newEnvCash(t, nil)
+	book, licence, _ := cashCatalog(t, e)
+	ann, bob := cashOwner("ann"), cashOwner("bob")
+	today := time.Now().UTC()
+	day := func(d int) string { return today.AddDate(0, 0, d).Format(time.DateOnly) }
+	quarter := today.Format("2006") + "-Q" + strconv.Itoa((int(today.Month())+2)/3)
+	begin := time.Now().UTC()
+	time.Sleep(10 * time.Millisecond)
+	_, order := wonDeal(t, e, book, licence, ann, "10", day(30), `{"kind":"custom","installments":[{"due_date":"`+day(-40)+
+		`","amount":"3000.00"},{"due_date":"`+day(-5)+`","amount":"3000.00"},{"due_date":"`+day(20)+`","amount":"3000.00"}]}`)
+	account := e.must(201, e.do("sales", "POST", "/v1/accounts", `{"name":"Pipe Co"}`)).str("id")
+	open := e.must(201, e.do("sales", "POST", "/v1/opportunities", `{"account_id":"`+account+`","name":"Open","amount":"7000.00",
+		"currency":"EUR","expected_close_date":"`+day(10)+`","owner_id":"`+bob+`","stage":"negotiation"}`)).str("id")
+	e.must(201, e.do("sales", "POST", "/v1/orders/"+order+"/payments", `{"amount":"3000.00","currency":"EUR","paid_on":"`+day(-1)+`"}`))
+	e.must(201, e.do("manager", "POST", "/v1/targets", `{"owner_id":"`+ann+`","period":"`+quarter+`","amount":"12000.00","currency":"EUR"}`))
+	last := e.must(200, e.do("manager", "POST", "/v1/forecast-adjustments", `{"owner_id":"`+bob+`","period":"`+quarter+`","amount":"5000.00",
+		"currency":"EUR","reason":"one deal at risk"}`)).str("position")
+
+	reports := []string{"/v1/reports/receivables", "/v1/reports/forecast?period=" + quarter + "&group_by=owner", "/v1/reports/pipeline"}
+	snapshot := map[string]string{}
+	for _, path := range reports {
+		snapshot[path] = string(e.must(200, e.do("analyst", "GET", path+sep(path)+"min_position="+last, nil)).raw)
+	}
+	time.Sleep(20 * time.Millisecond)
+	moment := time.Now().UTC()
+	time.Sleep(20 * time.Millisecond)
+
+	// The books move on.
+	e.must(201, e.do("sales", "POST", "/v1/orders/"+order+"/payments", `{"amount":"2000.00","currency":"EUR","paid_on":"`+day(0)+`"}`))
+	e.must(200, e.do("sales", "POST", "/v1/opportunities/"+open+"/stage", `{"stage":"closed_lost","reason":"budget"}`))
+	e.must(200, e.do("manager", "POST", "/v1/targets", `{"owner_id":"`+ann+`","period":"`+quarter+`","amount":"15000.00","currency":"EUR"}`))
+	last = e.must(200, e.do("manager", "POST", "/v1/forecast-adjustments", `{"owner_id":"`+bob+`","period":"`+quarter+`","amount":"0.00",
+		"currency":"EUR","reason":"lost"}`)).str("position")
+
+	for _, path := range reports {
+		live := string(e.must(200, e.do("analyst", "GET", path+sep(path)+"min_position="+last, nil)).raw)
+		if live == snapshot[path] {
+			t.Errorf("%s did not change after the moment; the test proves nothing", path)
+		}
+		then := string(e.must(200, e.do("analyst", "GET", path+sep(path)+"as_of="+moment.Format(time.RFC3339Nano), nil)).raw)
+		if then != snapshot[path] {
+			t.Errorf("%s as of the moment:\n got %s\nwant %s", path, then, snapshot[path])
+		}
+	}
+	if !strings.Contains(snapshot["/v1/reports/receivables"], `"collected":"3000.00","outstanding":"6000.00","overdue":"3000.00"`) ||
+		!strings.Contains(snapshot["/v1/reports/receivables"], `{"bucket":"1-30","amount":"3000.00"}`) {
+		t.Errorf("snapshot receivables: %s", snapshot["/v1/reports/receivables"])
+	}
+	empty := string(e.must(200, e.do("analyst", "GET", "/v1/reports/receivables?as_of="+begin.Format(time.RFC3339Nano), nil)).raw)
+	if !strings.Contains(empty, `"currencies":[]`) {
+		t.Errorf("receivables before the first order: %s", empty)
+	}
+}
+
+// sep is the separator that adds a query parameter to path.
+func sep(path string) string {
+	if strings.Contains(path, "?") {
+		return "&"
+	}
+	return "?"
 }

@@ -37,9 +37,6 @@ func (h *Handler) DraftQuote(ctx context.Context, c *DraftQuote) error {
 		if _, err := u.load(streamOf(TypeOpportunity, c.OpportunityID), o); err != nil {
 			return err
 		}
-		if !o.Exists() {
-			return &aggregates.Error{Kind: aggregates.Invalid, Code: "invalid", Field: "opportunity_id", Message: "no opportunity " + c.OpportunityID}
-		}
 		if err := o.MustBeOpen(); err != nil {
 			return err
 		}
