@@ -249,6 +249,10 @@ func TestLeadToCashScenario(t *testing.T) {
 		t.Fatalf("receivables\n got %s\nwant %s", rec.raw, wantRec)
 	}
 
+	dash := e.must(200, e.do("analyst", "GET", "/v1/reports/dashboard?min_position="+last, nil))
+	if !strings.HasSuffix(strings.TrimSpace(string(dash.raw)), `"receivables":`+wantRec+`}`) {
+		t.Fatalf("the dashboard's receivables: %s", dash.raw)
+	}
 	fc := e.must(200, e.do("analyst", "GET", "/v1/reports/forecast?period=2027-Q1&group_by=owner&min_position="+last, nil))
 	var f struct {
 		Totals []map[string]any
