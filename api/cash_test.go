@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"crm/commands"
 	"crm/internal/app"
 	"crm/readmodels"
 	"crm/workflows"
@@ -433,6 +434,36 @@ func TestLeadToCashRefusalsStoreNothing(t *testing.T) {
 		{"analyst", "GET", "/v1/reports/pipeline?as_of=yesterday", ``, 400, "as_of", ""},
 		{"sales", "GET", "/v1/reports/receivables", ``, 403, "", "forbidden"},
 	}
+	// The order is made once: a redelivered command, or the deal reopened
+	// and won again, makes no second order.
+	orderEvents := e.streamCount("order-" + order)
+	redo := commands.CreateOrder{OrderID: commands.OrderID(opp), OpportunityID: opp}
+	redo.Metadata = commands.Metadata{Actor: "automation:order", CommandID: "c1", CorrelationID: "c1", CausationID: "c1"}
+	if err := e.cmds.CreateOrder(t.Context(), &redo); err != nil || len(redo.Result.Events) != 0 {
+		t.Fatalf("a redelivered order command: %v %+v", err, redo.Result)
+	}
+	e.must(200, e.do("sales", "POST", "/v1/opportunities/"+opp+"/reopen", `{"reason":"scope change"}`))
+	won := e.must(200, e.do("sales", "POST", "/v1/opportunities/"+opp+"/stage", `{"stage":"closed_won"}`)).str("position")
+	e.must(200, e.do("analyst", "GET", "/v1/reports/receivables?min_position="+won, nil))
+	time.Sleep(300 * time.Millisecond)
+	if n := e.streamCount("order-" + order); n != orderEvents {
+		t.Fatalf("winning again appended %d events to the order", n-orderEvents)
+	}
+	var orders int
+	if err := e.pool.QueryRow(t.Context(), `SELECT count(*) FROM crm_events WHERE type = 'order.created.v1'`).Scan(&orders); err != nil || orders != 1 {
+		t.Fatalf("%d orders (%v), want 1", orders, err)
+	}
+
+	// An idempotent retry of a draft replays its answer, approval id
+	// included, and stores nothing.
+	big := line(`"quantity":"2","discount_percent":"30"`)
+	first := e.must(201, e.do("sales", "POST", "/v1/opportunities/"+open+"/quotes", big, "Idempotency-Key", "draft-1"))
+	n := e.eventCount()
+	again := e.must(201, e.do("sales", "POST", "/v1/opportunities/"+open+"/quotes", big, "Idempotency-Key", "draft-1"))
+	if string(again.raw) != string(first.raw) || first.str("approval_id") == "" || e.eventCount() != n {
+		t.Fatalf("replay:\n first %s\n again %s", first.raw, again.raw)
+	}
+
 	for _, c := range cases {
 		before := e.eventCount()
 		var body any
