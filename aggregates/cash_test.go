@@ -93,6 +93,11 @@ func TestQuote(t *testing.T) {
 			d.Lines[0].Quantity = "0"
 			return q.Draft("o1", d, "20", "a1", t0)
 		}, expectInvalid("lines[0].quantity")},
+		{"a total beyond 15 digits is invalid", nil, func(q *Quote) ([]Event, error) {
+			d := quoteDraft("0")
+			d.Lines[0].Quantity, d.Lines[0].UnitPrice = "999999999", "999999999999999.99"
+			return q.Draft("o1", d, "20", "a1", t0)
+		}, expectInvalid("lines")},
 		{"a discount above 100 is invalid", nil,
 			func(q *Quote) ([]Event, error) { return q.Draft("o1", quoteDraft("100.5"), "20", "a1", t0) }, expectInvalid("lines[0].discount_percent")},
 		{"a custom plan must sum to the total", nil, func(q *Quote) ([]Event, error) {

@@ -347,10 +347,10 @@ func price(d QuoteDraft, version int, today string) (QuoteContent, error) {
 		c.Lines[i] = QuoteLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, Quantity: l.Quantity, UnitPrice: l.UnitPrice,
 			DiscountPercent: discount, ListAmount: formatMoney(listUnits, currency), LineTotal: formatMoney(netUnits, currency)}
 	}
-	if len(total.String()) > 19 {
-		return QuoteContent{}, invalid("lines", "total is too large")
-	}
 	c.Subtotal, c.Total = formatMoney(subtotal, currency), formatMoney(total, currency)
+	if !amountPattern.MatchString(c.Subtotal) {
+		return QuoteContent{}, invalid("lines", "the quote's subtotal %s has more than 15 integer digits", c.Subtotal)
+	}
 	c.DiscountTotal = formatMoney(new(big.Int).Sub(subtotal, total), currency)
 	c.MaxDiscountPercent = maxDiscount
 	plan, err := validatePlan(d.PaymentPlan, total, currency)
