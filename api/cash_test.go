@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -551,4 +552,43 @@ func sep(path string) string {
 		return "&"
 	}
 	return "?"
+}
+
+// managerDirectory is a users directory that knows each user's manager.
+type managerDirectory map[string]string
+
+func (d managerDirectory) ManagerOf(_ context.Context, user string) (string, error) {
+	return d[user], nil
+}
+
+// TestCollectionsFollowThePolicy runs the collections with other delays
+// (1 day to the reminder, 2 more to the escalation) and a directory that
+// names the owner's manager: the escalation is routed to that manager.
+func TestCollectionsFollowThePolicy(t *testing.T) {
+	clock := &testClock{now: time.Date(2027, 5, 3, 9, 0, 0, 0, time.UTC)}
+	ann, boss := cashOwner("ann"), cashOwner("boss")
+	e := newEnvWith(t, func(c *app.Config) {
+		c.Clock = clock.Now
+		c.Workflows = &app.WorkflowsConfig{Run: true, Clock: clock,
+			Backbone:    workflows.Options{MaxRetries: 2, RetryInterval: 10 * time.Millisecond},
+			Scheduler:   scheduler.Options{PollInterval: 20 * time.Millisecond},
+			Collections: workflows.CollectionPolicy{ReminderDays: 1, EscalationDays: 2, Managers: managerDirectory{ann: boss}}}
+	})
+	book, licence, _ := cashCatalog(t, e)
+	_, order := wonDeal(t, e, book, licence, ann, "0", "2027-05-31", `{"kind":"single","net_days":10}`)
+	history := func() response { return e.do("sales", "GET", "/v1/orders/"+order+"/history", nil) }
+	// Due 2027-05-13 (won 2027-05-03 + 10 days): reminded on the 14th,
+	// escalated on the 16th.
+	clock.set(time.Date(2027, 5, 13, 23, 59, 0, 0, time.UTC))
+	time.Sleep(200 * time.Millisecond)
+	if strings.Contains(string(history().raw), "collection_") {
+		t.Fatalf("a collection step on the due date: %s", history().raw)
+	}
+	clock.set(time.Date(2027, 5, 14, 0, 0, 1, 0, time.UTC))
+	e.eventually("the reminder", history, func(r response) bool { return strings.Contains(string(r.raw), "order.collection_reminded.v1") })
+	clock.set(time.Date(2027, 5, 16, 0, 0, 1, 0, time.UTC))
+	h := e.eventually("the escalation", history, func(r response) bool { return strings.Contains(string(r.raw), "order.collection_escalated.v1") })
+	if !strings.Contains(string(h.raw), `"manager_id":"`+boss+`"`) || !strings.Contains(string(h.raw), `"days_overdue":3`) {
+		t.Fatalf("the escalation is not routed to the manager: %s", h.raw)
+	}
 }
