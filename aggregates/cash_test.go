@@ -206,3 +206,41 @@ func TestForecastPeriods(t *testing.T) {
 	evs, err := f.Adjust("u1", "2027-Q1", "10.00", "EUR", "", t0)
 	check(t, evs, err, expectInvalid("reason"))
 }
+
+func TestCatalog(t *testing.T) {
+	created := ProductCreatedEvent{ProductID: "p1", SKU: "LIC-1", Name: "Licence", Unit: "each", Active: true, CreatedAt: t0}
+	book := PriceBookCreatedEvent{PriceBookID: "b1", Name: "Standard", CreatedAt: t0}
+	price := PriceBookPriceSetEvent{PriceBookID: "b1", ProductID: "p1", Currency: "EUR", Price: "10.00", SetAt: t0}
+	for _, c := range []struct {
+		name string
+		got  func() ([]Event, error)
+		then outcome
+	}{
+		{"a product", func() ([]Event, error) {
+			return NewProduct("p1").Create(CreateProduct{SKU: "LIC-1", Name: "Licence"}, t0)
+		}, expectEvents(created)},
+		{"a SKU with spaces", func() ([]Event, error) {
+			return NewProduct("p1").Create(CreateProduct{SKU: "LIC 1", Name: "Licence"}, t0)
+		}, expectInvalid("sku")},
+		{"a product twice", func() ([]Event, error) {
+			return given(NewProduct("p1"), created).Create(CreateProduct{SKU: "X", Name: "X"}, t0)
+		}, expectRefused("product_exists")},
+		{"deactivating", func() ([]Event, error) { return given(NewProduct("p1"), created).SetActive(false) },
+			expectEvents(ProductActivationChangedEvent{ProductID: "p1", From: true, Active: false})},
+		{"a first price", func() ([]Event, error) { return given(NewPriceBook("b1"), book).SetPrice("p1", "10.00", "EUR", t0) }, expectEvents(price)},
+		{"a new price names the old one", func() ([]Event, error) {
+			return given(NewPriceBook("b1"), book, price).SetPrice("p1", "12.50", "EUR", t0)
+		},
+			expectEvents(PriceBookPriceSetEvent{PriceBookID: "b1", ProductID: "p1", Currency: "EUR", FromPrice: "10.00", Price: "12.50", SetAt: t0})},
+		{"the same price changes nothing", func() ([]Event, error) {
+			return given(NewPriceBook("b1"), book, price).SetPrice("p1", "10.0", "EUR", t0)
+		}, expectEvents()},
+		{"yen have no decimals", func() ([]Event, error) { return given(NewPriceBook("b1"), book).SetPrice("p1", "10.5", "JPY", t0) }, expectInvalid("price")},
+		{"a missing price book", func() ([]Event, error) { return NewPriceBook("b1").SetPrice("p1", "10", "EUR", t0) }, expectNotFound()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := c.got()
+			check(t, got, err, c.then)
+		})
+	}
+}
