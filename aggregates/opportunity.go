@@ -195,6 +195,7 @@ type Opportunity struct {
 	approvals  []Approval
 	// remindedFor is the expected close date last reminded as overdue.
 	remindedFor string
+	accepted    *AcceptedQuote
 }
 
 // NewOpportunity returns an empty opportunity with the given id, to open or
@@ -238,6 +239,9 @@ func (o *Opportunity) Apply(e Event) {
 		o.activities++
 	case OpportunityOverdueEvent:
 		o.remindedFor = e.ExpectedCloseDate
+	case OpportunityQuoteAcceptedEvent:
+		o.amount, o.currency = e.Amount, e.Currency
+		o.accepted = &AcceptedQuote{ID: e.QuoteID, Version: e.QuoteVersion}
 	default:
 		o.applyApproval(e)
 	}
@@ -425,6 +429,8 @@ type OpportunityView struct {
 	OpenedAt          time.Time    `json:"opened_at"`
 	ClosedAt          *time.Time   `json:"closed_at"`
 	Approvals         []Approval   `json:"approvals"`
+	// AcceptedQuote is the accepted quote the amount comes from, if any.
+	AcceptedQuote *AcceptedQuote `json:"accepted_quote"`
 }
 
 // View returns the opportunity's current state. StageHistory is never nil.
@@ -440,5 +446,13 @@ func (o *Opportunity) View() OpportunityView {
 		Amount: o.amount, Currency: o.currency, ExpectedCloseDate: o.closeDate, OwnerID: o.opened.OwnerID,
 		Stage: o.stage, Probability: StageProbability(o.stage), ForecastCategory: ForecastCategory(o.stage),
 		IsClosed: o.IsClosed(), LostReason: o.lostReason, StageHistory: history, Activities: o.activities,
-		OpenedAt: o.opened.OpenedAt, ClosedAt: closedAt, Approvals: o.Approvals()}
+		OpenedAt: o.opened.OpenedAt, ClosedAt: closedAt, Approvals: o.Approvals(), AcceptedQuote: o.acceptedQuote()}
+}
+
+func (o *Opportunity) acceptedQuote() *AcceptedQuote {
+	if o.accepted == nil {
+		return nil
+	}
+	a := *o.accepted
+	return &a
 }

@@ -73,8 +73,9 @@ const (
 
 // rolePermissions is the role table of API.md.
 var rolePermissions = map[string][]string{
-	"admin":   {"*"},
-	"manager": {permSalesRead, permSalesWrite, permAccountsRead, permServiceRead, permServiceWrite, permApprovals, permReports, permAudit, permEvents, permAutomation},
+	"admin": {"*"},
+	"manager": {permSalesRead, permSalesWrite, permAccountsRead, permServiceRead, permServiceWrite, permApprovals, permReports, permAudit, permEvents, permAutomation,
+		permCatalog, permForecast},
 	"sales":   {permSalesRead, permSalesWrite, permAccountsRead},
 	"support": {permServiceRead, permServiceWrite, permAccountsRead},
 	"analyst": {permSalesRead, permAccountsRead, permServiceRead, permReports, permEvents, permReportsDefine},

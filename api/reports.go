@@ -44,6 +44,15 @@ func (s *server) reportRoutes(r chi.Router) {
 		s.answer(w, r, f, err)
 	})
 	r.With(require(permReports)).Get("/reports/pipeline", func(w http.ResponseWriter, r *http.Request) {
+		at, err := asOf(r)
+		if err != nil {
+			s.errs.write(w, r, err)
+			return
+		}
+		if !at.IsZero() {
+			s.pipelineAsOf(w, r, at.UTC())
+			return
+		}
 		if !s.caughtUp(w, r, reportsProjector) {
 			return
 		}
@@ -56,12 +65,25 @@ func (s *server) reportRoutes(r chi.Router) {
 			s.errs.write(w, r, err)
 			return
 		}
-		if !s.caughtUp(w, r, reportsProjector) {
+		if !s.caughtUp(w, r, reportsProjector, readmodels.CashProjector) {
 			return
 		}
 		d, err := s.reports.Dashboard(r.Context(), readmodels.DashboardFilter{From: from, To: to})
-		s.answer(w, r, d, err)
+		if err != nil || s.cash == nil {
+			s.answer(w, r, d, err)
+			return
+		}
+		rec, err := s.cash.Receivables(r.Context(), s.now(), time.Time{})
+		s.answer(w, r, dashboardResponse{Dashboard: d, Receivables: rec}, err)
 	})
+}
+
+// dashboardResponse is the dashboard with the receivables: billed,
+// collected, outstanding and overdue amounts, aging and days sales
+// outstanding, per currency, as of today.
+type dashboardResponse struct {
+	readmodels.Dashboard
+	Receivables readmodels.Receivables `json:"receivables"`
 }
 
 // answer writes v as 200, or the error.

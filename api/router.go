@@ -62,6 +62,12 @@ type Options struct {
 	// CustomReports are analysts' declarative reports. Optional: without
 	// it the /v1/reports/custom routes answer 503.
 	CustomReports CustomReports
+	// Cash answers the forecast and receivables reports and the pipeline
+	// as of a past time. Optional: without it those answer 503.
+	Cash CashReports
+	// Clock dates live reports such as the receivables' aging (nil:
+	// time.Now).
+	Clock func() time.Time
 	// RateLimit bounds each API key's requests under /v1 (zero: off).
 	RateLimit RateLimit
 	// RequestTimeout bounds each request's work (zero: none): at the
@@ -109,6 +115,10 @@ func NewRouter(o Options) (http.Handler, error) {
 	s := &server{errs: errs, keys: o.Keys, responses: o.Responses, cmds: o.Commands,
 		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports, requests: o.Requests, verifier: o.Verifier,
 		automations: o.Automations, webhooks: o.Webhooks, rateLimit: o.RateLimit}
+	s.cash, s.now = o.Cash, o.Clock
+	if s.now == nil {
+		s.now = time.Now
+	}
 	s.custom = o.CustomReports
 	if s.custom == nil {
 		s.custom = noCustomReports{}

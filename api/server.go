@@ -69,6 +69,7 @@ type Commands interface {
 	OpportunityCommands
 	TicketCommands
 	PrivacyCommands
+	CashCommands
 	Reads
 }
 
@@ -90,6 +91,9 @@ type server struct {
 	webhooks    Webhooks
 	custom      CustomReports
 	rateLimit   RateLimit
+	cash        CashReports
+	// now is the clock that dates live reports (receivables aging).
+	now func() time.Time
 	// root is the whole router, to name the route of a request refused
 	// before routing.
 	root chi.Routes
@@ -114,4 +118,8 @@ func (s *server) routes(r chi.Router) {
 	s.automationRoutes(r)
 	s.webhookRoutes(r)
 	s.customReportRoutes(r)
+	s.catalogRoutes(r)
+	s.quoteRoutes(r)
+	s.orderRoutes(r)
+	s.forecastRoutes(r)
 }

@@ -10,6 +10,7 @@
 // Handler, the envelope and the load-decide-append loop with its retries),
 // aggregate.go (the one path of a command on an existing aggregate),
 // repository.go (the storage interface commands need), errors.go (the
-// errors commands return, with their kinds) and reads.go (reads by id,
-// folded from the event store).
+// errors commands return, with their kinds), reads.go (reads by id,
+// folded from the event store) and cash.go (the lead-to-cash entity types,
+// derived ids and reads).
 package commands

@@ -81,6 +81,9 @@ type Handler struct {
 	sla        aggregates.SLAPolicy
 	slaFunc    func(context.Context) (aggregates.SLAPolicy, error)
 	approvals  func(context.Context) (threshold, currency string, err error)
+	// quoteThreshold is the discount (percent) above which a quote needs
+	// approval.
+	quoteThreshold string
 }
 
 // Options configure a Handler.
@@ -102,11 +105,16 @@ type Options struct {
 	// only after a manager approved it, whether or not the approval
 	// automation has requested the approval yet.
 	ApprovalPolicy func(context.Context) (threshold, currency string, err error)
+	// QuoteDiscountThreshold is the discount in percent (a decimal string)
+	// above which a quote needs a manager's approval before it is sent
+	// (default aggregates.DefaultDiscountThreshold, 20).
+	QuoteDiscountThreshold string
 }
 
 // New returns a Handler over repo.
 func New(repo Repository, o Options) *Handler {
-	h := &Handler{repo: repo, now: o.Clock, newID: o.NewID, maxRetries: o.MaxRetries, sla: o.SLA, slaFunc: o.SLAFunc, approvals: o.ApprovalPolicy}
+	h := &Handler{repo: repo, now: o.Clock, newID: o.NewID, maxRetries: o.MaxRetries, sla: o.SLA, slaFunc: o.SLAFunc, approvals: o.ApprovalPolicy,
+		quoteThreshold: o.QuoteDiscountThreshold}
 	if h.now == nil {
 		h.now = time.Now
 	}

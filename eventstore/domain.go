@@ -15,6 +15,10 @@ func DomainRegistry() (*Registry, error) {
 	all = append(all, aggregates.ActivityLoggedEvent{})
 	all = append(all, aggregates.SubjectErasedEvent{})
 	all = append(all, aggregates.AutomationEvents()...)
+	all = append(all, aggregates.CatalogEvents()...)
+	all = append(all, aggregates.QuoteEvents()...)
+	all = append(all, aggregates.OrderEvents()...)
+	all = append(all, aggregates.ForecastEvents()...)
 	for _, e := range all {
 		if err := r.Register(e.TypeName(), e.SchemaVersion(), e); err != nil {
 			return nil, err

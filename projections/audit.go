@@ -270,7 +270,7 @@ func describeAudit(ev Event) auditDescription {
 	d := auditDescription{changes: auditChanges{}}
 	for _, describe := range []func(Event, *auditDescription) bool{
 		describeLeadAudit, describeAccountAudit, describeOpportunityAudit,
-		describeTicketAudit, describeActivityAudit, describeAutomationAudit,
+		describeTicketAudit, describeActivityAudit, describeAutomationAudit, describeCashAudit,
 	} {
 		if describe(ev, &d) {
 			return d

@@ -52,11 +52,19 @@ const (
 	// AuditSubject is a data subject (a person), whose stream records
 	// the erasure of their personal data.
 	AuditSubject = "subject"
+	// Lead-to-cash entities; a forecast is one owner's target and
+	// adjustments for one period.
+	AuditProduct   = "product"
+	AuditPriceBook = "price_book"
+	AuditQuote     = "quote"
+	AuditOrder     = "order"
+	AuditForecast  = "forecast"
 )
 
 // AuditEntityTypes are the values of AuditEntry.EntityType and of
 // AuditFilter.EntityType.
-var AuditEntityTypes = []string{AuditLead, AuditAccount, AuditContact, AuditOpportunity, AuditTicket, AuditSubject}
+var AuditEntityTypes = []string{AuditLead, AuditAccount, AuditContact, AuditOpportunity, AuditTicket, AuditSubject,
+	AuditProduct, AuditPriceBook, AuditQuote, AuditOrder, AuditForecast}
 
 // AuditExportChunk is how many entries AuditEach reads per query.
 const AuditExportChunk = 1000

@@ -465,19 +465,26 @@ type Pipeline struct {
 // currency that has open deals (zero rows included); stages are in
 // pipeline order within a currency, currencies in code order.
 func (q *Queries) Pipeline(ctx context.Context) (Pipeline, error) {
+	return PipelineIn(ctx, q.pool, ReportsSchemaName)
+}
+
+// PipelineIn is Pipeline over the report tables in schema (a replay's, for
+// the pipeline as of a past moment).
+func PipelineIn(ctx context.Context, db DB, schema string) (Pipeline, error) {
+	qs := pgx.Identifier{schema}.Sanitize() + "."
 	out := Pipeline{Stages: []PipelineStage{}, ByCloseMonth: []PipelineMonth{}, Totals: []PipelineTotal{}}
-	totals, err := q.openByCurrency(ctx)
+	totals, err := openByCurrency(ctx, db, qs)
 	if err != nil {
 		return out, err
 	}
 	out.Totals = append(out.Totals, totals...)
 	var amount, weighted string
 
-	rows, err := q.pool.Query(ctx, `SELECT c.currency, s.stage, s.probability, count(o.id),
+	rows, err := db.Query(ctx, `SELECT c.currency, s.stage, s.probability, count(o.id),
 			coalesce(sum(o.amount), 0)::text, coalesce(sum(o.amount * o.probability / 100), 0)::text
-		FROM (SELECT DISTINCT currency FROM `+reportsSchema+`report_opportunities WHERE status = 'open') c
+		FROM (SELECT DISTINCT currency FROM `+qs+`report_opportunities WHERE status = 'open') c
 		CROSS JOIN unnest($1::text[], $2::int[]) WITH ORDINALITY AS s(stage, probability, ord)
-		LEFT JOIN `+reportsSchema+`report_opportunities o
+		LEFT JOIN `+qs+`report_opportunities o
 			ON o.status = 'open' AND o.currency = c.currency AND o.stage = s.stage
 		GROUP BY c.currency, s.stage, s.probability, s.ord
 		ORDER BY c.currency COLLATE "C", s.ord`, pipelineStages, pipelineProbabilities)
@@ -496,9 +503,9 @@ func (q *Queries) Pipeline(ctx context.Context) (Pipeline, error) {
 		return out, fmt.Errorf("pipeline stages: %w", err)
 	}
 
-	rows, err = q.pool.Query(ctx, `SELECT to_char(expected_close_date, 'YYYY-MM') AS month, currency, count(*),
+	rows, err = db.Query(ctx, `SELECT to_char(expected_close_date, 'YYYY-MM') AS month, currency, count(*),
 			sum(amount)::text, sum(amount * probability / 100)::text
-		FROM `+reportsSchema+`report_opportunities WHERE status = 'open'
+		FROM `+qs+`report_opportunities WHERE status = 'open'
 		GROUP BY month, currency ORDER BY month, currency COLLATE "C"`)
 	if err != nil {
 		return out, fmt.Errorf("pipeline by month: %w", err)
@@ -519,9 +526,9 @@ func (q *Queries) Pipeline(ctx context.Context) (Pipeline, error) {
 
 // openByCurrency is every open deal per currency: count, amount and
 // weighted amount (amount × stage probability), currencies in code order.
-func (q *Queries) openByCurrency(ctx context.Context) ([]PipelineTotal, error) {
-	rows, err := q.pool.Query(ctx, `SELECT currency, count(*), sum(amount)::text, sum(amount * probability / 100)::text
-		FROM `+reportsSchema+`report_opportunities WHERE status = 'open' GROUP BY currency ORDER BY currency COLLATE "C"`)
+func openByCurrency(ctx context.Context, db DB, s string) ([]PipelineTotal, error) {
+	rows, err := db.Query(ctx, `SELECT currency, count(*), sum(amount)::text, sum(amount * probability / 100)::text
+		FROM `+s+`report_opportunities WHERE status = 'open' GROUP BY currency ORDER BY currency COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("open pipeline: %w", err)
 	}
@@ -619,7 +626,7 @@ func (q *Queries) Dashboard(ctx context.Context, f DashboardFilter) (Dashboard, 
 	d := Dashboard{Range: map[string]*string{"from": timeString(f.From), "to": timeString(f.To)},
 		Sales:   SalesDashboard{OpenPipeline: []Money{}, WeightedPipeline: []Money{}, WonAmount: []Money{}, AverageDealSize: []Money{}},
 		Service: ServiceDashboard{OpenByPriority: map[string]int64{"urgent": 0, "high": 0, "normal": 0, "low": 0}}}
-	totals, err := q.openByCurrency(ctx)
+	totals, err := openByCurrency(ctx, q.pool, reportsSchema)
 	if err != nil {
 		return d, err
 	}

@@ -26,6 +26,7 @@ type Reads interface {
 	CurrentAccount(ctx context.Context, id string, since int64) (aggregates.AccountView, int64, error)
 	CurrentOpportunity(ctx context.Context, id string, since int64) (aggregates.OpportunityView, int64, error)
 	CurrentHistory(ctx context.Context, entityType, id string, since int64) ([]commands.Recorded, error)
+	CurrentOrder(ctx context.Context, id string, since int64) (aggregates.OrderView, int64, error)
 }
 
 // Deadlines stores durable deadlines and runs their handlers.
@@ -482,4 +483,6 @@ type CommandHandlers interface {
 	BreachTicketSLA(ctx context.Context, c *commands.BreachTicketSLA) error
 	RequestSurvey(ctx context.Context, c *commands.RequestSurvey) error
 	RemindOverdue(ctx context.Context, c *commands.RemindOverdue) error
+	CreateOrder(ctx context.Context, c *commands.CreateOrder) error
+	RemindCollection(ctx context.Context, c *commands.RemindCollection) error
 }

@@ -13,5 +13,7 @@ func AddCommands(b *Backbone, h CommandHandlers) error {
 		cqrs.NewCommandHandler("BreachTicketSLA", h.BreachTicketSLA),
 		cqrs.NewCommandHandler("RequestSurvey", h.RequestSurvey),
 		cqrs.NewCommandHandler("RemindOverdue", h.RemindOverdue),
+		cqrs.NewCommandHandler("CreateOrder", h.CreateOrder),
+		cqrs.NewCommandHandler("RemindCollection", h.RemindCollection),
 	)
 }

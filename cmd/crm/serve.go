@@ -11,14 +11,17 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"syscall"
 	"time"
 
+	"crm/aggregates"
 	"crm/api"
 	"crm/internal/apikeys"
 	"crm/internal/app"
 	"crm/internal/customreports"
 	"crm/projections"
+	"crm/workflows"
 	"crm/workflows/natsbus"
 	"crm/workflows/webhooks"
 
@@ -42,11 +45,18 @@ type serveConfig struct {
 	rateBurst       int
 	maxConnections  int
 	requestTimeout  time.Duration
+	// discountThreshold is the quote discount (percent) that needs a
+	// manager's approval; reminderDays and escalationDays time the
+	// collections of overdue installments.
+	discountThreshold string
+	reminderDays      int
+	escalationDays    int
 }
 
 func parseServe(args []string, stdout io.Writer) (serveConfig, error) {
 	c := serveConfig{addr: addrValue{value: ":8080"}, shutdownTimeout: positiveDuration{value: 15 * time.Second},
-		rateBurst: 200, maxConnections: 1024, requestTimeout: 60 * time.Second}
+		rateBurst: 200, maxConnections: 1024, requestTimeout: 60 * time.Second,
+		discountThreshold: aggregates.DefaultDiscountThreshold, reminderDays: aggregates.DefaultReminderDays, escalationDays: aggregates.DefaultEscalationDays}
 	f := serveFlags(&c)
 	if err := f.parse(args); err != nil {
 		if err == errHelp {
@@ -89,6 +99,12 @@ func serveFlags(c *serveConfig) *flagSet {
 	f.withEnv("max-connections", "CRM_MAX_CONNECTIONS")
 	f.DurationVar(&c.requestTimeout, "request-timeout", c.requestTimeout, "how long one request's work may take before it is cancelled and answered 503; 0: no limit")
 	f.withEnv("request-timeout", "CRM_REQUEST_TIMEOUT")
+	f.StringVar(&c.discountThreshold, "quote-discount-threshold", c.discountThreshold, "a quote discount above this percentage needs a manager's approval before the quote is sent")
+	f.withEnv("quote-discount-threshold", "CRM_QUOTE_DISCOUNT_THRESHOLD")
+	f.IntVar(&c.reminderDays, "collections-reminder-days", c.reminderDays, "days after its due date an unpaid installment is reminded to the deal's owner")
+	f.withEnv("collections-reminder-days", "CRM_COLLECTIONS_REMINDER_DAYS")
+	f.IntVar(&c.escalationDays, "collections-escalation-days", c.escalationDays, "days after the reminder an unpaid installment is escalated to the owner's manager")
+	f.withEnv("collections-escalation-days", "CRM_COLLECTIONS_ESCALATION_DAYS")
 	return f
 }
 
@@ -108,6 +124,12 @@ func (c *serveConfig) check() error {
 	if c.rateLimit < 0 || c.rateBurst < 1 || c.maxConnections < 0 || c.requestTimeout < 0 {
 		return &usageError{msg: "invalid limits: -rate-limit, -max-connections and -request-timeout must not be negative, -rate-burst at least 1"}
 	}
+	if !discountPattern.MatchString(c.discountThreshold) {
+		return &usageError{msg: "invalid value for -quote-discount-threshold: want a percentage from 0 to 100 with up to 2 decimals, such as 20"}
+	}
+	if c.reminderDays < 1 || c.reminderDays > 365 || c.escalationDays < 1 || c.escalationDays > 365 {
+		return &usageError{msg: "invalid value for -collections-reminder-days or -collections-escalation-days: want 1 to 365"}
+	}
 	if c.bootstrapKey != "" {
 		if err := apikeys.CheckSecret(c.bootstrapKey); err != nil {
 			return &usageError{msg: "invalid value for -bootstrap-admin-key: " + err.Error()}
@@ -115,6 +137,9 @@ func (c *serveConfig) check() error {
 	}
 	return nil
 }
+
+// discountPattern is a percentage from 0 to 100 with up to 2 decimals.
+var discountPattern = regexp.MustCompile(`^((0|[1-9][0-9]?)(\.[0-9]{1,2})?|100(\.00?)?)$`)
 
 // serve runs the API until SIGINT or SIGTERM, then shuts down gracefully:
 // stop accepting, let in-flight requests finish within the shutdown
@@ -179,20 +204,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // the automations running here unless --automations=false.
 func (c *serveConfig) appConfig(log *slog.Logger) app.Config {
 	return app.Config{
-		Database:       c.db.app(),
-		EventStoreURL:  c.eventStore.value,
-		Logger:         log,
-		MasterKey:      c.masterKey.source(c.db),
-		SealKey:        c.seal.source(c.db, true),
-		SealInterval:   c.seal.interval.value,
-		SealAnchorFile: c.seal.anchorFile,
-		AnchorInterval: c.seal.anchorInterval.value,
-		Commands:       true,
-		Projections:    &projections.Options{},
+		Database:               c.db.app(),
+		EventStoreURL:          c.eventStore.value,
+		Logger:                 log,
+		MasterKey:              c.masterKey.source(c.db),
+		SealKey:                c.seal.source(c.db, true),
+		SealInterval:           c.seal.interval.value,
+		SealAnchorFile:         c.seal.anchorFile,
+		AnchorInterval:         c.seal.anchorInterval.value,
+		Commands:               true,
+		Projections:            &projections.Options{},
+		QuoteDiscountThreshold: c.discountThreshold,
 		Workflows: &app.WorkflowsConfig{
-			Run:      c.automations,
-			Webhooks: webhooks.Options{Guard: webhooks.Guard{AllowPrivate: c.webhooksPrivate}},
-			BusURL:   c.bus.value,
+			Run:         c.automations,
+			Collections: workflows.CollectionPolicy{ReminderDays: c.reminderDays, EscalationDays: c.escalationDays},
+			Webhooks:    webhooks.Options{Guard: webhooks.Guard{AllowPrivate: c.webhooksPrivate}},
+			BusURL:      c.bus.value,
 		},
 		Reports: &customreports.Options{},
 		HTTP: &app.HTTPConfig{Version: versionString(), RequestTimeout: c.requestTimeout,

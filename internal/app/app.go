@@ -79,8 +79,12 @@ type Config struct {
 	// Commands builds the repository and the command handlers (needs
 	// MasterKey).
 	Commands bool
-	// Clock is the command handlers' clock (nil: time.Now).
+	// Clock is the command handlers' clock (nil: time.Now); it also dates
+	// live reports.
 	Clock func() time.Time
+	// QuoteDiscountThreshold is the discount in percent above which a
+	// quote needs a manager's approval (empty: 20).
+	QuoteDiscountThreshold string
 	// Projections, when set, builds the projection engine (Logger
 	// defaults to Config.Logger).
 	Projections *projections.Options
@@ -108,6 +112,9 @@ type WorkflowsConfig struct {
 	Clock scheduler.Clock
 	// Scheduler tunes the deadline scheduler.
 	Scheduler scheduler.Options
+	// Collections configures the reminders and escalations of overdue
+	// installments (zero: 3 days, then 7 more, no manager directory).
+	Collections workflows.CollectionPolicy
 	// Webhooks tunes the webhook deliveries.
 	Webhooks webhooks.Options
 	// BusURL publishes integration events to NATS JetStream at this URL
@@ -314,7 +321,7 @@ func (a *App) buildCommands(ctx context.Context) error {
 	if rehashed > 0 {
 		a.log.Info("email reservations now stored as keyed hashes", "count", rehashed)
 	}
-	co := commands.Options{Clock: a.cfg.Clock}
+	co := commands.Options{Clock: a.cfg.Clock, QuoteDiscountThreshold: a.cfg.QuoteDiscountThreshold}
 	if a.cfg.Workflows != nil {
 		a.Settings = workflows.NewSettings(a.DB.Pool)
 		co.SLAFunc, co.ApprovalPolicy = a.Settings.SLA, a.Settings.ApprovalPolicy
@@ -375,6 +382,7 @@ func (a *App) buildWorkflows(ctx context.Context) error {
 		return err
 	}
 	workflows.Register(backbone, a.Scheduler, a.Commands, a.Settings)
+	workflows.RegisterLeadToCash(backbone, a.Scheduler, a.Commands, wc.Collections)
 	wo := wc.Webhooks
 	if wo.Logger == nil {
 		wo.Logger = a.log
@@ -442,7 +450,8 @@ func (a *App) buildHTTP(context.Context) error {
 		Keys: KeysForAPI(a.Keys), Commands: a.Commands, Responses: a.Repository,
 		Progress: a.Adapter, Projections: a.Adapter, Feed: a.Adapter,
 		Lists: a.Queries, Audit: a.Queries, Reports: a.Queries, Requests: a.Requests,
-		Verifier: noVerifier{}, RateLimit: hc.RateLimit, RequestTimeout: hc.RequestTimeout}
+		Verifier: noVerifier{}, RateLimit: hc.RateLimit, RequestTimeout: hc.RequestTimeout,
+		Cash: cashReports{q: a.Queries, engine: a.Engine}, Clock: a.cfg.Clock}
 	if a.Integrity != nil {
 		o.Verifier = a.Integrity
 	}

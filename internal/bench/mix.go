@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"crm/commands"
 )
 
 // client posts commands to the server under test as one API key.
@@ -26,6 +28,7 @@ func newClient(addr, key string, conns int) *client {
 // reply is the part of a command response the bench reads.
 type reply struct {
 	ID            string `json:"id"`
+	ApprovalID    string `json:"approval_id"`
 	Position      string `json:"position"`
 	AccountID     string `json:"account_id"`
 	OpportunityID string `json:"opportunity_id"`
@@ -63,6 +66,28 @@ func (c *client) post(ctx context.Context, path string, body any) (reply, error)
 	return r, nil
 }
 
+// exists reports whether GET path answers 200 (false on 404).
+func (c *client) exists(ctx context.Context, path string) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return false, fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return true, nil
+	case http.StatusNotFound:
+		return false, nil
+	}
+	return false, fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
+}
+
 // captureLead captures a lead with a unique email.
 func (c *client) captureLead(ctx context.Context, tag string) (reply, error) {
 	return c.post(ctx, "/v1/leads", map[string]any{"name": "Ada " + tag, "company": "Engines " + tag,
@@ -71,13 +96,15 @@ func (c *client) captureLead(ctx context.Context, tag string) (reply, error) {
 }
 
 // mixSteps is how many commands one pass of the mix posts.
-const mixSteps = 11
+const mixSteps = 15
 
-// mix is one worker's walk through a sale and a support case: capture a
-// lead, log a contact attempt, qualify and convert it (with an
-// opportunity), move the deal through two stages and win it, open a
-// ticket on the new account, assign it, answer it and resolve it. Each
-// call of step posts the next command.
+// mix is one worker's walk through a sale, its cash and a support case:
+// capture a lead, log a contact attempt, qualify and convert it (with an
+// opportunity), move the deal through two stages, draft, send and accept
+// a quote, win the deal (the order automation turns the quote into an
+// order with three installments), record a payment on the previous
+// pass's order, open a ticket on the new account, assign it, answer it
+// and resolve it. Each call of step posts the next command.
 type mix struct {
 	c      *client
 	run    string
@@ -88,16 +115,78 @@ type mix struct {
 	opp    string
 	acct   string
 	ticket string
+	quote  string
+	// book and product are the worker's catalog, made before its first
+	// quote (not measured); paidFor is the opportunity whose order the
+	// next payment settles.
+	book, product string
+	paidFor       string
 	// lat holds each kind of command's latencies (see mixKinds).
 	lat [mixSteps][]time.Duration
 }
 
 // mixKinds names the mix's steps, in order.
 var mixKinds = [mixSteps]string{"capture lead", "contact attempt", "qualify", "convert", "stage qualification",
-	"stage proposal", "win", "open ticket", "assign ticket", "answer ticket", "resolve ticket"}
+	"stage proposal", "draft quote", "send quote", "accept quote", "win", "record payment",
+	"open ticket", "assign ticket", "answer ticket", "resolve ticket"}
+
+// orderWait bounds how long a payment waits for the order of a deal won
+// a pass before (the automation creates it from the log).
+const orderWait = 30 * time.Second
+
+// catalog makes the worker's product and price book.
+func (m *mix) catalog(ctx context.Context) error {
+	p, err := m.c.post(ctx, "/v1/products", map[string]any{"sku": fmt.Sprintf("ENG-%s-%d", m.run, m.worker), "name": "Engine licence", "unit": "seat"})
+	if err != nil {
+		return err
+	}
+	b, err := m.c.post(ctx, "/v1/price-books", map[string]any{"name": "Bench " + m.run})
+	if err != nil {
+		return err
+	}
+	if _, err := m.c.post(ctx, "/v1/price-books/"+b.ID+"/prices", map[string]any{"product_id": p.ID, "price": "12500.00", "currency": "EUR"}); err != nil {
+		return err
+	}
+	m.book, m.product = b.ID, p.ID
+	return nil
+}
+
+// awaitOrder waits until the order of opportunity opp exists.
+func (m *mix) awaitOrder(ctx context.Context, opp string) error {
+	deadline := time.Now().Add(orderWait)
+	for {
+		ok, err := m.c.exists(ctx, "/v1/opportunities/"+opp+"/order")
+		if err != nil || ok {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no order for won opportunity %s after %s: the payments need the order automation (serve without --automations=false)", opp, orderWait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
 
 // next posts the mix's next command.
 func (m *mix) next(ctx context.Context) error {
+	if m.step == 6 && m.book == "" {
+		if err := m.catalog(ctx); err != nil {
+			return err
+		}
+	}
+	record := true
+	if m.step == 10 && m.paidFor == "" {
+		// The first pass pays its own deal's order once the automation
+		// has made it, and that payment is not measured; every later
+		// pass pays the order of the deal the pass before won.
+		m.paidFor, record = m.opp, false
+		if err := m.awaitOrder(ctx, m.paidFor); err != nil {
+			return err
+		}
+	}
 	var (
 		r     reply
 		err   error
@@ -121,19 +210,35 @@ func (m *mix) next(ctx context.Context) error {
 	case 5:
 		_, err = m.c.post(ctx, "/v1/opportunities/"+m.opp+"/stage", map[string]any{"stage": "proposal", "note": "sent"})
 	case 6:
-		_, err = m.c.post(ctx, "/v1/opportunities/"+m.opp+"/stage", map[string]any{"stage": "closed_won"})
+		r, err = m.c.post(ctx, "/v1/opportunities/"+m.opp+"/quotes", map[string]any{"price_book_id": m.book, "currency": "EUR",
+			"valid_until": "2099-12-31", "lines": []map[string]any{{"product_id": m.product, "quantity": "10", "discount_percent": "10"}},
+			"payment_plan": map[string]any{"kind": "installments", "count": 3, "net_days": 30}})
+		m.quote = r.ID
 	case 7:
+		_, err = m.c.post(ctx, "/v1/quotes/"+m.quote+"/send", map[string]any{})
+	case 8:
+		_, err = m.c.post(ctx, "/v1/quotes/"+m.quote+"/accept", map[string]any{})
+	case 9:
+		_, err = m.c.post(ctx, "/v1/opportunities/"+m.opp+"/stage", map[string]any{"stage": "closed_won"})
+	case 10:
+		if err = m.awaitOrder(ctx, m.paidFor); err == nil {
+			start = time.Now()
+			_, err = m.c.post(ctx, "/v1/orders/"+commands.OrderID(m.paidFor)+"/payments", map[string]any{"amount": "37500.00", "currency": "EUR",
+				"paid_on": "2027-01-15", "reference": "bench"})
+		}
+		m.paidFor = m.opp
+	case 11:
 		r, err = m.c.post(ctx, "/v1/tickets", map[string]any{"subject": "Cannot log in", "description": "since the upgrade",
 			"account_id": m.acct, "priority": "normal", "channel": "email"})
 		m.ticket = r.ID
-	case 8:
+	case 12:
 		_, err = m.c.post(ctx, "/v1/tickets/"+m.ticket+"/assign", map[string]any{"assignee_id": "support-agent-1"})
-	case 9:
+	case 13:
 		_, err = m.c.post(ctx, "/v1/tickets/"+m.ticket+"/responses", map[string]any{"body": "We are looking into it."})
-	case 10:
+	case 14:
 		_, err = m.c.post(ctx, "/v1/tickets/"+m.ticket+"/resolve", map[string]any{"resolution": "Password reset."})
 	}
-	if err == nil {
+	if err == nil && record {
 		m.lat[m.step] = append(m.lat[m.step], time.Since(start))
 	}
 	m.step = (m.step + 1) % mixSteps
