@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"testing"
+	"time"
 )
 
 // TestProjectionsNameWhatHoldsTheLogBack: a write transaction left open
@@ -12,6 +13,23 @@ import (
 func TestProjectionsNameWhatHoldsTheLogBack(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
+	// Projectors starting up write for a moment (each compares its schema
+	// with its definition in a transaction it rolls back, then records
+	// itself the owner): wait until all have started and no writer holds
+	// the log back before holding it back here.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		st := e.must(200, e.do("admin", "GET", "/v1/projections", nil))
+		started := true
+		for _, it := range st.body["items"].([]any) {
+			started = started && it.(map[string]any)["owner"] != nil
+		}
+		if h := st.body["horizon"].(map[string]any); started && h["oldest_writer"] == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a writer holds the log back with nothing running: %s", st.raw)
+		}
+	}
 	conn, err := e.pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
