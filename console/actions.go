@@ -27,7 +27,11 @@ type actionDef struct {
 	Name    string // path segment of the API command, and the form's name
 	Title   string
 	Perm    string
-	IfMatch bool // send the page's version as If-Match
+	// IfMatch sends the page's version as If-Match: the command is refused
+	// (412) when the record changed since the page was shown. Only where
+	// a person decides on what they saw; a lead's automations (scoring,
+	// assignment) append to it right after each command.
+	IfMatch bool
 	Inputs  []input
 	// When reports whether the record's state allows the action (nil:
 	// always); the API still decides.
@@ -71,11 +75,11 @@ var actions = map[string][]actionDef{
 			{Name: "channel", Kind: "select", Options: []string{"call", "email", "meeting", "chat"}, Required: true},
 			{Name: "outcome", Kind: "select", Options: []string{"reached", "no_answer", "left_message", "bounced"}, Required: true},
 			{Name: "note", Kind: "text"}}},
-		{Name: "qualify", Title: "Qualify", Perm: "sales:write", IfMatch: true, When: statusNot("status", "converted", "disqualified", "qualified"),
+		{Name: "qualify", Title: "Qualify", Perm: "sales:write", When: statusNot("status", "converted", "disqualified", "qualified"),
 			Inputs: []input{{Name: "note", Kind: "text"}}},
-		{Name: "disqualify", Title: "Disqualify", Perm: "sales:write", IfMatch: true, Danger: true, When: statusNot("status", "converted", "disqualified"),
+		{Name: "disqualify", Title: "Disqualify", Perm: "sales:write", Danger: true, When: statusNot("status", "converted", "disqualified"),
 			Inputs: []input{{Name: "reason", Kind: "text", Required: true}}},
-		{Name: "convert", Title: "Convert", Perm: "sales:write", IfMatch: true, When: statusNot("status", "converted", "disqualified"), Inputs: []input{
+		{Name: "convert", Title: "Convert", Perm: "sales:write", When: statusIs("status", "qualified"), Inputs: []input{
 			{Name: "account_id", Kind: "text"},
 			{Name: "opportunity.name", Kind: "text"}, {Name: "opportunity.amount", Kind: "text"},
 			{Name: "opportunity.currency", Kind: "text"}, {Name: "opportunity.expected_close_date", Kind: "date"}}},
@@ -102,9 +106,9 @@ var actions = map[string][]actionDef{
 	},
 	"tickets": {
 		{Name: "responses", Title: "Respond", Perm: "service:write", When: statusIs("status", "open"), Inputs: []input{{Name: "body", Kind: "textarea", Required: true}}},
-		{Name: "resolve", Title: "Resolve", Perm: "service:write", IfMatch: true, When: statusIs("status", "open"), Inputs: []input{{Name: "resolution", Kind: "text", Required: true}}},
-		{Name: "close", Title: "Close", Perm: "service:write", IfMatch: true, When: statusNot("status", "closed")},
-		{Name: "reopen", Title: "Reopen", Perm: "service:write", IfMatch: true, When: statusNot("status", "open"), Inputs: []input{{Name: "reason", Kind: "text", Required: true}}},
+		{Name: "resolve", Title: "Resolve", Perm: "service:write", When: statusIs("status", "open"), Inputs: []input{{Name: "resolution", Kind: "text", Required: true}}},
+		{Name: "close", Title: "Close", Perm: "service:write", When: statusNot("status", "closed")},
+		{Name: "reopen", Title: "Reopen", Perm: "service:write", When: statusNot("status", "open"), Inputs: []input{{Name: "reason", Kind: "text", Required: true}}},
 		{Name: "satisfaction", Title: "Record satisfaction", Perm: "service:write", When: statusNot("status", "open"), Inputs: []input{
 			{Name: "score", Kind: "select", Options: []string{"1", "2", "3", "4", "5"}, Required: true}, {Name: "comment", Kind: "text"}}},
 		{Name: "priority", Title: "Change priority", Perm: "service:write", When: statusIs("status", "open"), Inputs: []input{{Name: "priority", Kind: "select", Options: priorities, Required: true}}},
