@@ -24,9 +24,9 @@ func (i input) ID(action string) string {
 
 // actionDef is a command a record page offers.
 type actionDef struct {
-	Name    string // path segment of the API command, and the form's name
-	Title   string
-	Perm    string
+	Name  string // path segment of the API command, and the form's name
+	Title string
+	Perm  string
 	// IfMatch sends the page's version as If-Match: the command is refused
 	// (412) when the record changed since the page was shown. Only where
 	// a person decides on what they saw; a lead's automations (scoring,

@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 )
 
@@ -133,8 +134,21 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, ss *session)
 	}
 	q := url.Values{"min_position": {c.sessions.positionOf(ss)}}
 	var d dashboardData
-	for path, out := range map[string]any{"/v1/reports/dashboard": &d.Dashboard, "/v1/reports/funnel": &d.Funnel, "/v1/reports/pipeline": &d.Pipeline} {
-		if _, err := c.api.getJSON(r.Context(), r, ss.key, withQuery(path, q), out); err != nil {
+	// The three reports are independent reads: ask for them at once.
+	reads := []struct {
+		path string
+		out  any
+	}{{"/v1/reports/dashboard", &d.Dashboard}, {"/v1/reports/funnel", &d.Funnel}, {"/v1/reports/pipeline", &d.Pipeline}}
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, rd := range reads {
+		wg.Go(func() {
+			_, errs[i] = c.api.getJSON(r.Context(), r, ss.key, withQuery(rd.path, q), rd.out)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			c.failProblem(w, r, ss, err)
 			return
 		}

@@ -1,0 +1,310 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"crm/console"
+	"crm/internal/app"
+	"crm/internal/testdb"
+	"crm/projections"
+)
+
+// site is the engine built in-process with the console mounted, on a
+// loopback server, with a browser-like client that keeps cookies and does
+// not follow redirects.
+type site struct {
+	t      *testing.T
+	url    string
+	client *http.Client
+	admin  string
+	app    *app.App
+}
+
+func newSite(t *testing.T) *site {
+	t.Helper()
+	ctx := context.Background()
+	a, err := app.Build(ctx, app.Config{
+		Database:    app.DatabaseConfig{URL: testdb.NewDatabase(t), MaxConns: 30},
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MasterKey:   app.StaticKey([]byte("console-unit-master-key-0123456789abcdef")),
+		Commands:    true,
+		Projections: &projections.Options{},
+		HTTP:        &app.HTTPConfig{Metrics: prometheus.NewRegistry()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := a.Keys.Create(ctx, "admin-1", "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler)
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	return &site{t: t, url: srv.URL, admin: secret, app: a, client: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// get fetches a path and returns the response and its body.
+func (s *site) get(path string, headers ...string) (*http.Response, string) {
+	s.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.url+path, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return s.do(req)
+}
+
+// post sends a form.
+func (s *site) post(path string, form url.Values, headers ...string) (*http.Response, string) {
+	s.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.url+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return s.do(req)
+}
+
+func (s *site) do(req *http.Request) (*http.Response, string) {
+	s.t.Helper()
+	resp, err := s.client.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+var csrfPattern = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrf is the first CSRF token of a page.
+func csrf(t *testing.T, body string) string {
+	t.Helper()
+	m := csrfPattern.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no csrf token in:\n%.1500s", body)
+	}
+	return m[1]
+}
+
+// signIn signs in with key and returns a page's CSRF token.
+func (s *site) signIn(key string) string {
+	s.t.Helper()
+	_, page := s.get("/signin")
+	resp, body := s.post("/signin", url.Values{"csrf": {csrf(s.t, page)}, "key": {key}, "next": {"/leads"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/leads" {
+		s.t.Fatalf("sign in: %d %s %.500s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	_, list := s.get("/leads")
+	return csrf(s.t, list)
+}
+
+// TestSessionCookieAndSignOut: the session is an opaque HttpOnly,
+// SameSite=Strict cookie that is not the key; sign-out ends it.
+func TestSessionCookieAndSignOut(t *testing.T) {
+	s := newSite(t)
+	resp, _ := s.get("/")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin") {
+		t.Fatalf("signed out: / answered %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, page := s.get("/signin")
+	resp, _ = s.post("/signin", url.Values{"csrf": {csrf(t, page)}, "key": {s.admin}})
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "crm_session" {
+			session = c
+		}
+	}
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Value == "" ||
+		strings.Contains(session.Value, s.admin) || session.Path != "/" {
+		t.Fatalf("session cookie %+v", session)
+	}
+	resp, body := s.get("/")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-role="admin"`) {
+		t.Fatalf("dashboard: %d", resp.StatusCode)
+	}
+	tok := csrf(t, body)
+	resp, _ = s.post("/signout", url.Values{"csrf": {tok}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", resp.StatusCode)
+	}
+	// The old session id no longer opens anything, even sent by hand.
+	req, _ := http.NewRequest(http.MethodGet, s.url+"/leads", nil)
+	req.AddCookie(&http.Cookie{Name: "crm_session", Value: session.Value})
+	resp, _ = (&http.Client{CheckRedirect: s.client.CheckRedirect}).Do(req)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("old session after sign-out: %d", resp.StatusCode)
+	}
+}
+
+// TestSignInRefusesForgedAndUnknown: a sign-in without its token, or with
+// an unknown key, creates no session.
+func TestSignInRefusesForgedAndUnknown(t *testing.T) {
+	s := newSite(t)
+	resp, body := s.post("/signin", url.Values{"csrf": {"forged"}, "key": {s.admin}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("forged sign-in: %d", resp.StatusCode)
+	}
+	_, page := s.get("/signin")
+	resp, body = s.post("/signin", url.Values{"csrf": {csrf(t, page)}, "key": {"no-such-key-000000000000"}})
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `data-field="key"`) {
+		t.Errorf("unknown key: %d %.300s", resp.StatusCode, body)
+	}
+	if resp, _ := s.get("/"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a refused sign-in opened a session: %d", resp.StatusCode)
+	}
+}
+
+// TestStateChangesNeedTheCSRFToken: a form without the session's token,
+// or from another origin, is refused and stores nothing.
+func TestStateChangesNeedTheCSRFToken(t *testing.T) {
+	s := newSite(t)
+	tok := s.signIn(s.admin)
+	lead := url.Values{"name": {"Grace"}, "company": {"Navy"}, "email": {"grace@example.com"}, "source": {"event"}}
+	resp, _ := s.post("/leads/new", lead)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("no token: %d", resp.StatusCode)
+	}
+	lead.Set("csrf", tok)
+	resp, _ = s.post("/leads/new", lead, "Origin", "http://evil.example")
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("other origin: %d", resp.StatusCode)
+	}
+	var n int
+	if err := s.app.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM crm_events WHERE type = 'lead.captured.v1'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("refused forms stored %d leads (%v)", n, err)
+	}
+	resp, _ = s.post("/leads/new", lead, "Origin", s.url)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/leads/") {
+		t.Fatalf("with the token: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestFieldErrorsAndNothingStored: the API's validation errors are shown
+// next to the named field and the form keeps what was typed.
+func TestFieldErrorsAndNothingStored(t *testing.T) {
+	s := newSite(t)
+	tok := s.signIn(s.admin)
+	resp, body := s.post("/leads/new", url.Values{"csrf": {tok}, "name": {"Grace"}, "company": {"Navy"}, "email": {"nope"}, "source": {"event"}})
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad email: %d", resp.StatusCode)
+	}
+	if !regexp.MustCompile(`id="f-new-email"[^>]*aria-invalid="true" aria-describedby="f-new-email-error"`).MatchString(body) ||
+		!strings.Contains(body, `id="f-new-email-error" data-field="email"`) || !strings.Contains(body, `value="Grace"`) {
+		t.Errorf("the error is not next to the email field:\n%s", body)
+	}
+}
+
+// TestHeadersAndAPIPaths: every page has the strict CSP; the API keeps
+// its paths, and paths the console has no page for answer problem+json.
+func TestHeadersAndAPIPaths(t *testing.T) {
+	s := newSite(t)
+	resp, _ := s.get("/signin")
+	if got := resp.Header.Get("Content-Security-Policy"); got != console.ContentSecurityPolicy || !strings.Contains(got, "default-src 'self'") {
+		t.Errorf("CSP %q", got)
+	}
+	if resp.Header.Get("X-Frame-Options") != "DENY" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("headers %v", resp.Header)
+	}
+	for path, want := range map[string]string{"/healthz": `"status":"ok"`, "/openapi.json": `"openapi"`, "/v1/leads": `"status":401`, "/nope": `"status":404`} {
+		resp, body := s.get(path)
+		if !strings.Contains(body, want) || strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("GET %s: %d %s %.200s", path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+	}
+	resp, body := s.get("/assets/vendor/htmx.min.js")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "htmx") {
+		t.Errorf("vendored htmx: %d", resp.StatusCode)
+	}
+}
+
+// TestLanguageAndFormats: Accept-Language chooses Simplified Chinese, the
+// switch sticks, and CSV downloads start with a UTF-8 byte order mark.
+func TestLanguageAndFormats(t *testing.T) {
+	s := newSite(t)
+	tok := s.signIn(s.admin)
+	resp, _ := s.post("/leads/new", url.Values{"csrf": {tok}, "name": {"李雷"}, "company": {"北京机械"}, "email": {"lilei@example.com"}, "source": {"展会"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("capture: %d", resp.StatusCode)
+	}
+	_, body := s.get("/leads", "Accept-Language", "zh-CN,zh;q=0.9,en;q=0.8")
+	if !strings.Contains(body, `<html lang="zh-Hans">`) || !strings.Contains(body, "线索") || !strings.Contains(body, "李雷") {
+		t.Errorf("Chinese list:\n%.800s", body)
+	}
+	_, body = s.get("/leads", "Accept-Language", "en-GB,en;q=0.9")
+	if !strings.Contains(body, `<html lang="en">`) {
+		t.Error("English not chosen")
+	}
+	resp, _ = s.get("/lang?to=zh-Hans&back=/leads")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/leads" {
+		t.Fatalf("switch: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, body = s.get("/leads", "Accept-Language", "en")
+	if !strings.Contains(body, `<html lang="zh-Hans">`) {
+		t.Error("the switch did not stick over Accept-Language")
+	}
+	if resp, _ := s.get("/lang?to=en&back=//evil.example"); resp.Header.Get("Location") != "/" {
+		t.Errorf("switch went off-site: %s", resp.Header.Get("Location"))
+	}
+	resp, body = s.get("/leads?format=csv")
+	if !strings.HasPrefix(body, "\ufeffid,name,") || !strings.Contains(body, "李雷") || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("CSV: %s %q", resp.Header.Get("Content-Disposition"), body)
+	}
+	resp, body = s.get("/audit/export?format=csv")
+	if !strings.HasPrefix(body, "\ufeff") || !strings.Contains(body, "北京机械") {
+		t.Errorf("audit CSV: %d %q", resp.StatusCode, body)
+	}
+	resp, body = s.get("/audit/export?format=ndjson")
+	var first map[string]any
+	if line, _, _ := strings.Cut(body, "\n"); json.Unmarshal([]byte(line), &first) != nil || first["event_type"] == nil {
+		t.Errorf("audit NDJSON: %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestTemplatesAreTranslated: every message a template translates has
+// its Simplified Chinese text.
+func TestTemplatesAreTranslated(t *testing.T) {
+	files, err := filepath.Glob("templates/*.html")
+	if err != nil || len(files) == 0 {
+		t.Fatal("no templates", err)
+	}
+	msg := regexp.MustCompile(`\.Tf? "([^"]+)"`)
+	checked := 0
+	defer func() {
+		if checked < 100 {
+			t.Errorf("only %d messages found in the templates", checked)
+		}
+	}()
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msg.FindAllStringSubmatch(string(b), -1) {
+			checked++
+			if !console.Translated(m[1]) {
+				t.Errorf("%s: %q has no Simplified Chinese text", f, m[1])
+			}
+		}
+	}
+}
