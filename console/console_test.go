@@ -161,12 +161,12 @@ func TestSessionCookieAndSignOut(t *testing.T) {
 // an unknown key, creates no session.
 func TestSignInRefusesForgedAndUnknown(t *testing.T) {
 	s := newSite(t)
-	resp, body := s.post("/signin", url.Values{"csrf": {"forged"}, "key": {s.admin}})
+	resp, _ := s.post("/signin", url.Values{"csrf": {"forged"}, "key": {s.admin}})
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("forged sign-in: %d", resp.StatusCode)
 	}
 	_, page := s.get("/signin")
-	resp, body = s.post("/signin", url.Values{"csrf": {csrf(t, page)}, "key": {"no-such-key-000000000000"}})
+	resp, body := s.post("/signin", url.Values{"csrf": {csrf(t, page)}, "key": {"no-such-key-000000000000"}})
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `data-field="key"`) {
 		t.Errorf("unknown key: %d %.300s", resp.StatusCode, body)
 	}
@@ -306,5 +306,71 @@ func TestTemplatesAreTranslated(t *testing.T) {
 				t.Errorf("%s: %q has no Simplified Chinese text", f, m[1])
 			}
 		}
+	}
+}
+
+// TestPrivacyErasureConfirms: the first post only asks; the confirmed one
+// erases the person, whose record then reads [erased].
+func TestPrivacyErasureConfirms(t *testing.T) {
+	s := newSite(t)
+	tok := s.signIn(s.admin)
+	resp, _ := s.post("/leads/new", url.Values{"csrf": {tok}, "name": {"Erin Gone"}, "company": {"Vanish"}, "email": {"erin@example.com"}, "source": {"event"}})
+	lead := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(lead, "/leads/") {
+		t.Fatalf("capture: %d %s", resp.StatusCode, lead)
+	}
+	lead, _, _ = strings.Cut(lead, "?")
+	resp, body := s.get("/privacy/export?email=erin@example.com")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") || !strings.Contains(body, "Erin Gone") {
+		t.Errorf("subject access download: %d %s %.300s", resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
+	}
+	resp, body = s.post("/privacy/erasure", url.Values{"csrf": {tok}, "email": {"erin@example.com"}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `name="confirm" value="yes"`) || !strings.Contains(body, "erin@example.com") {
+		t.Fatalf("first step: %d %.500s", resp.StatusCode, body)
+	}
+	if _, page := s.get(lead); !strings.Contains(page, "Erin Gone") {
+		t.Fatal("the first step erased already")
+	}
+	resp, body = s.post("/privacy/erasure", url.Values{"csrf": {tok}, "email": {"erin@example.com"}, "confirm": {"yes"}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-erased="true"`) {
+		t.Fatalf("confirmed: %d %.500s", resp.StatusCode, body)
+	}
+	if _, page := s.get(lead); strings.Contains(page, "Erin Gone") || !strings.Contains(page, "[erased]") {
+		t.Errorf("after erasure the lead page still shows the name")
+	}
+}
+
+// TestRebuildFromOperations: an admin starts a rebuild from the
+// operations page, which then shows its progress; an analyst is offered
+// no rebuild and is refused one.
+func TestRebuildFromOperations(t *testing.T) {
+	s := newSite(t)
+	tok := s.signIn(s.admin)
+	_, body := s.get("/operations")
+	if !strings.Contains(body, `action="/operations/projections/lists/rebuild"`) {
+		t.Fatalf("no rebuild offered:\n%.1000s", body)
+	}
+	resp, _ := s.post("/operations/projections/lists/rebuild", url.Values{"csrf": {tok}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("rebuild: %d", resp.StatusCode)
+	}
+	if _, body = s.get("/operations"); !strings.Contains(body, `data-rebuild=`) {
+		t.Errorf("no rebuild progress shown")
+	}
+
+	_, secret, err := s.app.Keys.Create(context.Background(), "ana", "analyst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &site{t: t, url: s.url, app: s.app}
+	jar, _ := cookiejar.New(nil)
+	a.client = &http.Client{Jar: jar, CheckRedirect: s.client.CheckRedirect}
+	atok := a.signIn(secret)
+	if _, body := a.get("/operations"); strings.Contains(body, "/rebuild") {
+		t.Error("an analyst is offered a rebuild")
+	}
+	resp, body = a.post("/operations/projections/lists/rebuild", url.Values{"csrf": {atok}})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `data-status="403"`) {
+		t.Errorf("analyst rebuild: %d", resp.StatusCode)
 	}
 }

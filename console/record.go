@@ -13,10 +13,6 @@ import (
 var entityTypes = map[string]string{"leads": "lead", "accounts": "account", "contacts": "contact",
 	"opportunities": "opportunity", "tickets": "ticket"}
 
-// readPerms is the permission reading each kind needs.
-var readPerms = map[string]string{"leads": "sales:read", "accounts": "accounts:read", "contacts": "accounts:read",
-	"opportunities": "sales:read", "tickets": "service:read"}
-
 // fieldOrder is the order a record's fields are shown in; fields not
 // named follow, sorted.
 var fieldOrder = map[string][]string{
