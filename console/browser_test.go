@@ -253,10 +253,16 @@ func (b *browser) axe(name string) {
 	b.check("axe on " + name)
 }
 
-// shot saves a screenshot of the viewport as docs/screenshots/NAME.png.
+// shot saves a screenshot as docs/screenshots/NAME.png: of the whole
+// dashboard, of the first screen of every other page (long timelines
+// would make files of megabytes).
 func (b *browser) shot(name string) {
 	b.t.Helper()
-	png := value(b, "screenshot "+name, chromedp.CaptureScreenshot())
+	take := chromedp.CaptureScreenshot()
+	if strings.HasPrefix(name, "dashboard.") {
+		take = chromedp.FullScreenshot(100)
+	}
+	png := value(b, "screenshot "+name, take)
 	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
 		b.t.Fatal(err)
 	}
@@ -411,6 +417,7 @@ func TestConsoleInChromium(t *testing.T) {
 	accountID = strings.TrimPrefix(b.attr(`a[href^="/accounts/"]`, "href"), "/accounts/")
 	contactID = strings.TrimPrefix(b.attr(`a[href^="/contacts/"]`, "href"), "/contacts/")
 
+	seedShowcase(t, srv)
 	pages := []struct{ name, path, sel string }{
 		{"dashboard", "/", `[data-funnel]`},
 		{"leads", "/leads", `table[data-list="leads"]`},
@@ -515,4 +522,53 @@ func (b *browser) proposalVersion() int {
 		b.t.Fatalf("history %v has fewer than three stage changes", ticks)
 	}
 	return stageChanges[0]
+}
+
+// seedShowcase adds a few more leads, deals and tickets through the API,
+// so that the screenshots show a funnel and a pipeline with some shape.
+func seedShowcase(t *testing.T, srv *server) {
+	t.Helper()
+	people := []struct{ name, company, source, region, stage, amount, currency, month string }{
+		{"王芳", "上海精密制造", "展会", "APAC", "negotiation", "880000.00", "CNY", "2027-02"},
+		{"Carlos Ruiz", "Andes Mining", "referral", "AMER", "proposal", "64000.00", "USD", "2027-03"},
+		{"Ingrid Berg", "Nordic Freight", "webinar", "EMEA", "qualification", "42000.00", "EUR", "2027-03"},
+		{"陈伟", "深圳智能科技", "广告", "APAC", "proposal", "350000.00", "CNY", "2027-04"},
+		{"Amara Okafor", "Lagos Logistics", "webinar", "EMEA", "closed_lost", "30000.00", "EUR", "2027-01"},
+		{"Tom Becker", "Rhein Chemie", "event", "EMEA", "", "", "", ""},
+		{"Yuki Tanaka", "Osaka Robotics", "referral", "APAC", "", "", "", ""},
+	}
+	for i, p := range people {
+		st, lead := srv.api(t, testAdminKey, "POST", "/v1/leads", fmt.Sprintf(`{"name":%q,"company":%q,"email":"p%d@example.com","source":%q,"region":%q}`,
+			p.name, p.company, i, p.source, p.region))
+		if st != 201 {
+			t.Fatalf("seed lead: %d %v", st, lead)
+		}
+		id := lead["id"].(string)
+		if i == len(people)-1 {
+			continue // stays captured
+		}
+		srv.api(t, testAdminKey, "POST", "/v1/leads/"+id+"/contact-attempts", `{"channel":"call","outcome":"reached"}`)
+		if p.stage == "" {
+			continue // stays contacted
+		}
+		srv.api(t, testAdminKey, "POST", "/v1/leads/"+id+"/qualify", `{}`)
+		st, conv := srv.api(t, testAdminKey, "POST", "/v1/leads/"+id+"/convert", fmt.Sprintf(
+			`{"opportunity":{"name":%q,"amount":%q,"currency":%q,"expected_close_date":"%s-28"}}`, p.company+" 2027", p.amount, p.currency, p.month))
+		if st != 200 {
+			t.Fatalf("seed convert: %d %v", st, conv)
+		}
+		opp := conv["opportunity_id"].(string)
+		body := fmt.Sprintf(`{"stage":%q}`, p.stage)
+		if p.stage == "closed_lost" {
+			body = `{"stage":"closed_lost","reason":"budget"}`
+		}
+		if st, out := srv.api(t, testAdminKey, "POST", "/v1/opportunities/"+opp+"/stage", body); st != 200 {
+			t.Fatalf("seed stage: %d %v", st, out)
+		}
+	}
+	for _, tk := range []string{`{"subject":"发票金额有误","priority":"urgent","channel":"email"}`, `{"subject":"Cannot export the report","priority":"normal","channel":"web"}`} {
+		if st, out := srv.api(t, testAdminKey, "POST", "/v1/tickets", tk); st != 201 {
+			t.Fatalf("seed ticket: %d %v", st, out)
+		}
+	}
 }
