@@ -100,6 +100,9 @@ func (c apiClient) request(ctx context.Context, from *http.Request, key, method,
 	for i := 0; i+1 < len(headers); i += 2 {
 		r.Header.Set(headers[i], headers[i+1])
 	}
+	if id := correlationOf(ctx); id != "" {
+		r.Header.Set(correlationHeader, id)
+	}
 	if from != nil {
 		r.RemoteAddr = from.RemoteAddr
 		r.Header.Set("User-Agent", from.UserAgent())

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -89,13 +90,29 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.fallback.ServeHTTP(w, r)
 		return
 	}
+	// One correlation id for the page and every API call it makes, so the
+	// events a form causes and the request audit name the same one.
+	corr := token()
+	r = r.WithContext(context.WithValue(r.Context(), correlationKey{}, corr))
 	h := w.Header()
+	h.Set(correlationHeader, corr)
 	h.Set("Content-Security-Policy", ContentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	c.mux.ServeHTTP(w, r)
+}
+
+// correlationHeader carries a correlation id to the API and back.
+const correlationHeader = "X-Correlation-ID"
+
+type correlationKey struct{}
+
+// correlationOf is the console request's correlation id.
+func correlationOf(ctx context.Context) string {
+	id, _ := ctx.Value(correlationKey{}).(string)
+	return id
 }
 
 // handler is a page handler that needs a session.
@@ -212,6 +229,13 @@ func (c *Console) failProblem(w http.ResponseWriter, r *http.Request, ss *sessio
 	if !ok {
 		c.log.Error("console: api call", "err", err)
 		c.fail(w, r, ss, http.StatusBadGateway, "The engine answered in a way the console does not understand.")
+		return
+	}
+	if p.Status == http.StatusUnauthorized && ss != nil {
+		// The key was revoked: the session ends with it.
+		c.sessions.end(ss)
+		setCookie(w, r, sessionCookie, "", -1)
+		c.renderSignin(w, r, http.StatusUnauthorized, "/", map[string]string{"key": "This key is unknown or revoked."})
 		return
 	}
 	c.render(w, r, p.Status, "error", &page{S: ss, Title: http.StatusText(p.Status), Data: errorData{Status: p.Status, Problem: p}})

@@ -198,6 +198,33 @@ func TestStateChangesNeedTheCSRFToken(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/leads/") {
 		t.Fatalf("with the token: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
+	// The event names the form's correlation id, which the page echoed.
+	corr := resp.Header.Get("X-Correlation-ID")
+	var stored string
+	if err := s.app.DB.Pool.QueryRow(context.Background(), `SELECT correlation_id FROM crm_events WHERE type = 'lead.captured.v1'`).Scan(&stored); err != nil || corr == "" || stored != corr {
+		t.Errorf("correlation id: page %q, event %q (%v)", corr, stored, err)
+	}
+}
+
+// TestRevokedKeyEndsTheSession: once its key is revoked, the session's
+// next page is the sign-in form and the session is gone.
+func TestRevokedKeyEndsTheSession(t *testing.T) {
+	s := newSite(t)
+	k, secret, err := s.app.Keys.Create(context.Background(), "temp", "sales")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.signIn(secret)
+	if err := s.app.Keys.Revoke(context.Background(), k.ID); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := s.get("/leads")
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `name="key"`) {
+		t.Fatalf("revoked key: %d %.300s", resp.StatusCode, body)
+	}
+	if resp, _ := s.get("/leads"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the session outlived its key: %d", resp.StatusCode)
+	}
 }
 
 // TestFieldErrorsAndNothingStored: the API's validation errors are shown
@@ -372,5 +399,35 @@ func TestRebuildFromOperations(t *testing.T) {
 	resp, body = a.post("/operations/projections/lists/rebuild", url.Values{"csrf": {atok}})
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `data-status="403"`) {
 		t.Errorf("analyst rebuild: %d", resp.StatusCode)
+	}
+}
+
+// TestDashboardPeriod: the period filters the funnel by when leads were
+// captured; a period the API refuses is named on its field.
+func TestDashboardPeriod(t *testing.T) {
+	s := newSite(t)
+	tok := s.signIn(s.admin)
+	if resp, _ := s.post("/leads/new", url.Values{"csrf": {tok}, "name": {"Ada"}, "company": {"Engines"}, "email": {"ada@example.com"}, "source": {"event"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("capture: %d", resp.StatusCode)
+	}
+	captured := regexp.MustCompile(`data-funnel="lead-funnel.captured">(\d+)<`)
+	count := func(path string) string {
+		t.Helper()
+		resp, body := s.get(path)
+		m := captured.FindStringSubmatch(body)
+		if resp.StatusCode != http.StatusOK || m == nil {
+			t.Fatalf("GET %s: %d %.500s", path, resp.StatusCode, body)
+		}
+		return m[1]
+	}
+	if got := count("/"); got != "1" {
+		t.Errorf("all time: %s captured", got)
+	}
+	if got := count("/?from=2001-01-01&to=2001-12-31"); got != "0" {
+		t.Errorf("in 2001: %s captured", got)
+	}
+	resp, body := s.get("/?from=2027-02-01&to=2027-01-01")
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="range-to-error" data-field="to"`) {
+		t.Errorf("to before from: %d %.800s", resp.StatusCode, body)
 	}
 }

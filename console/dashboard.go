@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -132,22 +133,54 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, ss *session)
 		c.render(w, r, http.StatusOK, "home", p)
 		return
 	}
-	q := url.Values{"min_position": {c.sessions.positionOf(ss)}}
 	var d dashboardData
+	q := url.Values{"min_position": {c.sessions.positionOf(ss)}}
+	// The range filters the dashboard and the funnel on when leads were
+	// captured and opportunities opened: from the first day, through the
+	// last.
+	p.Form = url.Values{}
+	for _, f := range []string{"from", "to"} {
+		v := strings.TrimSpace(r.URL.Query().Get(f))
+		if v == "" {
+			continue
+		}
+		p.Form.Set(f, v)
+		day, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			p.Errors = map[string]string{f: "must be a date such as 2027-03-31"}
+			continue
+		}
+		if f == "to" {
+			day = day.AddDate(0, 0, 1)
+		}
+		q.Set(f, day.Format(time.RFC3339))
+	}
+	if len(p.Errors) > 0 {
+		q.Del("from")
+		q.Del("to")
+	}
 	// The three reports are independent reads: ask for them at once.
+	plain := url.Values{"min_position": q["min_position"]}
 	reads := []struct {
 		path string
+		q    url.Values
 		out  any
-	}{{"/v1/reports/dashboard", &d.Dashboard}, {"/v1/reports/funnel", &d.Funnel}, {"/v1/reports/pipeline", &d.Pipeline}}
+	}{{"/v1/reports/dashboard", q, &d.Dashboard}, {"/v1/reports/funnel", q, &d.Funnel}, {"/v1/reports/pipeline", plain, &d.Pipeline}}
 	errs := make([]error, len(reads))
 	var wg sync.WaitGroup
 	for i, rd := range reads {
 		wg.Go(func() {
-			_, errs[i] = c.api.getJSON(r.Context(), r, ss.key, withQuery(rd.path, q), rd.out)
+			_, errs[i] = c.api.getJSON(r.Context(), r, ss.key, withQuery(rd.path, rd.q), rd.out)
 		})
 	}
 	wg.Wait()
 	for _, err := range errs {
+		if pr, ok := asProblem(err); ok && pr.Status == http.StatusBadRequest && len(pr.fields()) > 0 {
+			// A range the API refuses (to before from): shown on the form.
+			p.Problem, p.Errors = pr, pr.fields()
+			c.render(w, r, http.StatusBadRequest, "dashboard", p)
+			return
+		}
 		if err != nil {
 			c.failProblem(w, r, ss, err)
 			return
