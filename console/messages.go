@@ -30,7 +30,7 @@ var zhHans = map[string]string{
 	"Average resolution": "平均解决时间", "Average satisfaction": "平均满意度", "Open": "未结", "Funnel": "漏斗",
 	"Pipeline": "销售管道", "By stage": "按阶段", "By close month": "按预计成交月份", "Stage": "阶段", "Count": "数量",
 	"Amount": "金额", "Weighted": "加权金额", "Month": "月份", "No open opportunities.": "没有进行中的商机。",
-	"Reached": "到达数", "Conversion": "转化率", "Period": "期间", "First day": "起始日期", "Last day": "截止日期",
+	"Reached": "到达数", "Scrollable table": "可滚动表格", "Conversion": "转化率", "Period": "期间", "First day": "起始日期", "Last day": "截止日期",
 	"The period counts leads captured and opportunities opened in it; the pipeline is always today's.": "期间按线索录入和商机创建的时间统计；销售管道始终为当前状态。",
 	// Lists and forms.
 	"Capture a lead": "录入线索", "Open a ticket": "新建工单", "breached": "已违约",
