@@ -90,7 +90,12 @@ func (c apiClient) request(ctx context.Context, from *http.Request, key, method,
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	r, _ := http.NewRequestWithContext(ctx, method, path, rd)
+	r, err := http.NewRequestWithContext(ctx, method, path, rd)
+	if err != nil {
+		// Paths are built from escaped parts; one that still does not
+		// parse reaches the API as a path it has no route for.
+		r, _ = http.NewRequestWithContext(ctx, method, "/v1/unparsable-path", rd)
+	}
 	r.Header.Set("Authorization", "Bearer "+key)
 	r.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -107,7 +112,7 @@ func (c apiClient) request(ctx context.Context, from *http.Request, key, method,
 		r.RemoteAddr = from.RemoteAddr
 		r.Header.Set("User-Agent", from.UserAgent())
 	}
-	r.RequestURI = path
+	r.RequestURI = r.URL.RequestURI()
 	return r
 }
 
