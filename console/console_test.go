@@ -14,11 +14,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"crm/console"
 	"crm/internal/app"
+	"crm/internal/customreports"
 	"crm/internal/testdb"
 	"crm/projections"
 )
@@ -34,17 +36,24 @@ type site struct {
 	app    *app.App
 }
 
-func newSite(t *testing.T) *site {
+func newSite(t *testing.T) *site { return newSiteWith(t, false) }
+
+// newSiteWith is newSite, with the analysts' reports when reports is set.
+func newSiteWith(t *testing.T, reports bool) *site {
 	t.Helper()
 	ctx := context.Background()
-	a, err := app.Build(ctx, app.Config{
+	cfg := app.Config{
 		Database:    app.DatabaseConfig{URL: testdb.NewDatabase(t), MaxConns: 30},
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MasterKey:   app.StaticKey([]byte("console-unit-master-key-0123456789abcdef")),
 		Commands:    true,
 		Projections: &projections.Options{},
 		HTTP:        &app.HTTPConfig{Metrics: prometheus.NewRegistry()},
-	})
+	}
+	if reports {
+		cfg.Reports = &customreports.Options{Poll: 100 * time.Millisecond}
+	}
+	a, err := app.Build(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,5 +438,66 @@ func TestDashboardPeriod(t *testing.T) {
 	resp, body := s.get("/?from=2027-02-01&to=2027-01-01")
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="range-to-error" data-field="to"`) {
 		t.Errorf("to before from: %d %.800s", resp.StatusCode, body)
+	}
+}
+
+// TestTicketActionsAndReportCSV: a ticket is worked from its page
+// (respond, resolve, close, satisfaction), and a report's rows download
+// as CSV.
+func TestTicketActionsAndReportCSV(t *testing.T) {
+	s := newSiteWith(t, true)
+	tok := s.signIn(s.admin)
+	resp, _ := s.post("/tickets/new", url.Values{"csrf": {tok}, "subject": {"Broken"}, "priority": {"high"}, "channel": {"email"}})
+	ticket, _, _ := strings.Cut(resp.Header.Get("Location"), "?")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(ticket, "/tickets/") {
+		t.Fatalf("open ticket: %d %s", resp.StatusCode, ticket)
+	}
+	for _, step := range []struct {
+		action string
+		form   url.Values
+		status string
+	}{
+		{"responses", url.Values{"body": {"Looking"}}, "open"},
+		{"resolve", url.Values{"resolution": {"Fixed"}}, "resolved"},
+		{"close", url.Values{}, "closed"},
+		{"satisfaction", url.Values{"score": {"5"}, "comment": {"great"}}, "closed"},
+	} {
+		step.form.Set("csrf", tok)
+		resp, body := s.post(ticket+"/"+step.action, step.form)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s: %d %.600s", step.action, resp.StatusCode, body)
+		}
+		_, page := s.get(ticket)
+		if !strings.Contains(page, `data-value="`+step.status+`"`) {
+			t.Errorf("after %s the ticket is not %s", step.action, step.status)
+		}
+	}
+	_, page := s.get(ticket)
+	if !strings.Contains(page, `data-field="satisfaction">5<`) {
+		t.Errorf("satisfaction not shown")
+	}
+	// Bad input is named next to its field: a score out of range.
+	resp, body := s.post(ticket+"/satisfaction", url.Values{"csrf": {tok}, "score": {"9"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="f-satisfaction-score-error" data-field="score"`) {
+		t.Errorf("bad score: %d", resp.StatusCode)
+	}
+
+	resp, _ = s.post("/reports", url.Values{"csrf": {tok}, "name": {"tickets_by_priority"},
+		"table":   {"CREATE TABLE tickets_by_priority (priority text PRIMARY KEY, n int NOT NULL)"},
+		"event_0": {"ticket.opened.v1"},
+		"sql_0":   {"INSERT INTO tickets_by_priority VALUES (:data.priority, 1) ON CONFLICT (priority) DO UPDATE SET n = tickets_by_priority.n + 1"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create report: %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, body = s.get("/reports/tickets_by_priority?format=csv")
+		if strings.Contains(body, "1,high") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.HasPrefix(body, "\ufeffn,priority\n") || !strings.Contains(body, "\n1,high\n") {
+		t.Errorf("report CSV: %d %q", resp.StatusCode, body)
 	}
 }
