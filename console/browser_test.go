@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 //go:embed testdata/axe.min.js
@@ -387,8 +388,9 @@ func TestConsoleInChromium(t *testing.T) {
 	b.do("open the record from the audit", chromedp.Click(chromedp.CSS(`table[data-list="audit"] a[data-entity]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#time-slider`)))
 	version := b.proposalVersion()
-	b.do("slide", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const s = document.getElementById("version"); s.value = %d;
-		s.dispatchEvent(new Event("input", {bubbles: true})); s.dispatchEvent(new Event("change", {bubbles: true})); return true })()`, version)),
+	// By keyboard: arrow keys move the slider, Enter shows that version.
+	latest, _ := strconv.Atoi(b.attr(`#version`, "max"))
+	b.do("slide", chromedp.SendKeys(chromedp.CSS(`#version`), strings.Repeat(kb.ArrowLeft, latest-version)+kb.Enter),
 		chromedp.WaitVisible(chromedp.CSS(`[data-as-of]`)))
 	if got := b.attr(`dd[data-field="stage"] .tag`, "data-value"); got != "proposal" {
 		t.Errorf("slid to version %d: stage %q, want proposal", version, got)
