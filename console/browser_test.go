@@ -100,7 +100,9 @@ func (b *browser) listen(ev any) {
 			b.fail("browser log error: " + e.Entry.Text + " " + e.Entry.URL)
 		}
 	case *network.EventLoadingFailed:
-		if !e.Canceled {
+		// A load the next navigation aborts (a favicon still arriving
+		// when a step clicks on) is the browser's doing, not a failure.
+		if !e.Canceled && e.ErrorText != "net::ERR_ABORTED" {
 			b.fail("request failed: " + e.ErrorText)
 		}
 	case *network.EventResponseReceived:
