@@ -501,3 +501,52 @@ func TestTicketActionsAndReportCSV(t *testing.T) {
 		t.Errorf("report CSV: %d %q", resp.StatusCode, body)
 	}
 }
+
+// TestOddInputsNeverFail: malformed ids, filters, cursors, actions and
+// bodies get a 4xx page, never a 5xx, and the console keeps serving.
+func TestOddInputsNeverFail(t *testing.T) {
+	s := newSiteWith(t, true)
+	tok := s.signIn(s.admin)
+	missing := "01a23d12-dfa2-7580-b0f4-48d2250b361d"
+	for _, path := range []string{
+		"/leads/not-a-uuid", "/leads/%00", "/opportunities/" + missing, "/contacts/" + missing, "/tickets/" + missing + "?version=-3",
+		"/opportunities/" + missing + "?as_of=yesterday", "/leads?status=bogus", "/leads?cursor=%ff%fe", "/opportunities?closing_before=soon",
+		"/tickets?breached=maybe", "/audit?from=yesterday", "/audit?entity_type=planet", "/audit/requests?status=teapot",
+		"/reports/nope", "/reports/%2e%2e", "/operations/webhooks/x", "/audit/export?format=xml", "/privacy/export?email=",
+		"/lang?to=klingon&back=javascript:alert(1)", "/?from=2027-13-45",
+	} {
+		resp, body := s.get(path)
+		if resp.StatusCode >= 500 {
+			t.Errorf("GET %s: %d %.300s", path, resp.StatusCode, body)
+		}
+	}
+	posts := []struct {
+		path string
+		form url.Values
+	}{
+		{"/leads/" + missing + "/no-such-action", url.Values{}},
+		{"/leads/" + missing + "/qualify", url.Values{}},
+		{"/opportunities/" + missing + "/stage", url.Values{"stage": {"xyz"}, "version": {"abc"}}},
+		{"/opportunities/" + missing + "/approve", url.Values{"approval_id": {"../../keys"}}},
+		{"/tickets/" + missing + "/satisfaction", url.Values{"score": {"NaN"}}},
+		{"/leads/new", url.Values{"name": {strings.Repeat("x", 2<<20)}}},
+		{"/reports", url.Values{"name": {"r"}, "event_0": {"x"}, "sql_0": {"DROP TABLE crm_events"}}},
+		{"/privacy/erasure", url.Values{"email": {"\x00"}, "confirm": {"yes"}}},
+		{"/operations/projections/nope/rebuild", url.Values{}},
+		{"/operations/dead-letters/nope/replay", url.Values{}},
+	}
+	for _, p := range posts {
+		p.form.Set("csrf", tok)
+		resp, body := s.post(p.path, p.form)
+		if resp.StatusCode >= 500 {
+			t.Errorf("POST %s: %d %.300s", p.path, resp.StatusCode, body)
+		}
+	}
+	var n int
+	if err := s.app.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM crm_events`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("odd input stored %d events (%v)", n, err)
+	}
+	if resp, _ := s.get("/leads"); resp.StatusCode != http.StatusOK {
+		t.Errorf("the console stopped serving: %d", resp.StatusCode)
+	}
+}
