@@ -260,8 +260,8 @@ type ContactFilter struct {
 // Limit and Cursor are as in LeadFilter.
 type OpportunityFilter struct {
 	Stage, OwnerID, AccountID, ClosingBefore, Q string
-	Limit                                    int
-	Cursor                                   string
+	Limit                                       int
+	Cursor                                      string
 }
 
 // TicketFilter selects tickets; empty fields do not filter. Breached, when
@@ -273,10 +273,10 @@ type OpportunityFilter struct {
 // LeadFilter.
 type TicketFilter struct {
 	Status, Priority, AssigneeID, AccountID, Q string
-	Breached                                *bool
-	Now                                     time.Time
-	Limit                                   int
-	Cursor                                  string
+	Breached                                   *bool
+	Now                                        time.Time
+	Limit                                      int
+	Cursor                                     string
 }
 
 // Leads returns a page of leads matching f, oldest captured first (ties by
