@@ -550,3 +550,23 @@ func TestOddInputsNeverFail(t *testing.T) {
 		t.Errorf("the console stopped serving: %d", resp.StatusCode)
 	}
 }
+
+// TestHistoryWithoutTheAudit: a role without the audit timeline still
+// sees every event of a record, with its data, from the record's history.
+func TestHistoryWithoutTheAudit(t *testing.T) {
+	s := newSite(t)
+	_, secret, err := s.app.Keys.Create(context.Background(), "sam", "sales")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := s.signIn(secret)
+	resp, _ := s.post("/leads/new", url.Values{"csrf": {tok}, "name": {"Hedy"}, "company": {"Films"}, "email": {"hedy@example.com"}, "source": {"event"}})
+	lead, _, _ := strings.Cut(resp.Header.Get("Location"), "?")
+	_, body := s.get(lead)
+	if !strings.Contains(body, `data-timeline="events"`) || !strings.Contains(body, "1. lead.captured.v1") || !strings.Contains(body, "hedy@example.com") {
+		t.Errorf("sales sees no history:\n%.3000s", body)
+	}
+	if strings.Contains(body, `href="/audit"`) {
+		t.Error("sales is offered the audit")
+	}
+}
