@@ -54,11 +54,26 @@ func (p *page) Label(name string) string {
 			return s
 		}
 	}
+	if s, ok := enLabels[name]; ok {
+		return s
+	}
 	s := strings.ReplaceAll(name, "_", " ")
 	if s == "" {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// enLabels name the fields whose English name is not their JSON name
+// with spaces.
+var enLabels = map[string]string{
+	"owner_id": "Owner", "account_id": "Account", "contact_id": "Contact", "lead_id": "Lead", "assignee_id": "Assignee",
+	"opportunity.name": "Opportunity name", "opportunity.amount": "Opportunity amount",
+	"opportunity.currency": "Opportunity currency", "opportunity.expected_close_date": "Opportunity close date",
+	"event_0": "Event type", "event_1": "Event type", "event_2": "Event type",
+	"sql_0": "SQL statement", "sql_1": "SQL statement", "sql_2": "SQL statement",
+	"q": "Search", "entity_id": "Record id", "entity_type": "Record type", "type": "Event type", "at": "Time",
+	"correlation_id": "Correlation id", "url": "URL", "vip": "VIP", "closing_before": "Closing before",
 }
 
 // Money formats an amount.
