@@ -7,6 +7,11 @@ import (
 )
 
 func (s *server) keyRoutes(r chi.Router) {
+	r.Get("/whoami", func(w http.ResponseWriter, r *http.Request) {
+		p := principalOf(r.Context())
+		writeJSON(w, http.StatusOK, map[string]any{"key_id": p.KeyID, "name": p.Name, "role": p.Role,
+			"actor": p.Actor(), "permissions": permissionsOf(p.Role)})
+	})
 	r.Group(func(r chi.Router) {
 		r.Use(require(permKeys))
 		r.Post("/keys", func(w http.ResponseWriter, r *http.Request) {
@@ -62,4 +67,21 @@ func (s *server) keyRoutes(r chi.Router) {
 			w.WriteHeader(http.StatusNoContent)
 		})
 	})
+}
+
+// allPermissions is every permission a route may require, in a stable
+// order: what the admin role's "*" stands for.
+var allPermissions = []string{permSalesRead, permSalesWrite, permAccountsRead, permServiceRead, permServiceWrite,
+	permApprovals, permReports, permReportsDefine, permAudit, permEvents, permCompliance, permKeys, permAutomation,
+	permWebhooks, permErase}
+
+// permissionsOf lists the permissions role holds (never nil).
+func permissionsOf(role string) []string {
+	out := []string{}
+	for _, p := range allPermissions {
+		if Allowed(role, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -103,5 +104,34 @@ func TestKeyNamesAreUniqueOverHTTP(t *testing.T) {
 			t.Errorf("actor %q of %s", actor, role)
 		}
 		seen[actor] = true
+	}
+}
+
+// TestWhoami: every key learns its own role and the permissions behind it,
+// and what it lacks matches what the routes refuse.
+func TestWhoami(t *testing.T) {
+	e := newEnv(t)
+	admin := e.must(200, e.do("admin", "GET", "/v1/whoami", nil))
+	if admin.str("role") != "admin" || admin.str("key_id") == "" || !strings.HasPrefix(admin.str("actor"), "key:"+admin.str("key_id")+":") {
+		t.Fatalf("admin whoami: %s", admin.raw)
+	}
+	perms := func(r response) []string {
+		var out []string
+		for _, p := range r.body["permissions"].([]any) {
+			out = append(out, p.(string))
+		}
+		return out
+	}
+	if got := perms(admin); len(got) < 10 || !slices.Contains(got, "keys:admin") || !slices.Contains(got, "sales:write") {
+		t.Errorf("admin permissions: %v", got)
+	}
+	analyst := e.must(200, e.do("analyst", "GET", "/v1/whoami", nil))
+	got := perms(analyst)
+	if analyst.str("role") != "analyst" || slices.Contains(got, "sales:write") || !slices.Contains(got, "reports:read") {
+		t.Errorf("analyst whoami: %s", analyst.raw)
+	}
+	e.must(403, e.do("analyst", "POST", "/v1/leads", leadBody))
+	if r := e.do("", "GET", "/v1/whoami", nil); r.status != 401 {
+		t.Errorf("whoami without a key: %d", r.status)
 	}
 }

@@ -222,7 +222,7 @@ func parseContactFilter(r *http.Request) (readmodels.ContactFilter, error) {
 func parseOpportunityFilter(r *http.Request) (readmodels.OpportunityFilter, error) {
 	p := &listParams{r: r}
 	f := readmodels.OpportunityFilter{Stage: p.enum("stage", aggregates.Stages...), OwnerID: p.text("owner_id"),
-		AccountID: p.id("account_id"), ClosingBefore: p.date("closing_before")}
+		AccountID: p.id("account_id"), ClosingBefore: p.date("closing_before"), Q: p.text("q")}
 	f.Sort = p.enum("sort", readmodels.SortValues(readmodels.OpportunitySorts)...)
 	f.Limit, f.Cursor = p.page()
 	return f, p.err
@@ -232,7 +232,7 @@ func parseTicketFilter(r *http.Request) (readmodels.TicketFilter, error) {
 	p := &listParams{r: r}
 	f := readmodels.TicketFilter{Status: p.enum("status", ticketStatuses...),
 		Priority: p.enum("priority", aggregates.TicketPriorities...), AssigneeID: p.text("assignee_id"),
-		AccountID: p.id("account_id"), Breached: p.boolean("breached"), Now: time.Now()}
+		AccountID: p.id("account_id"), Breached: p.boolean("breached"), Now: time.Now(), Q: p.text("q")}
 	f.Sort = p.enum("sort", readmodels.SortValues(readmodels.TicketSorts)...)
 	f.Limit, f.Cursor = p.page()
 	return f, p.err

@@ -37,7 +37,7 @@ func scenario(t *testing.T, e *env) string {
 // how the read models were built.
 var readModelURLs = []string{
 	"/v1/leads", "/v1/leads?source=webinar", "/v1/leads?q=zeta", "/v1/accounts", "/v1/contacts", "/v1/opportunities",
-	"/v1/tickets", "/v1/tickets?breached=true",
+	"/v1/tickets", "/v1/tickets?breached=true", "/v1/opportunities?q=secon", "/v1/tickets?q=BROK",
 	"/v1/reports/funnel", "/v1/reports/funnel?group_by=owner", "/v1/reports/funnel?group_by=source",
 	"/v1/reports/funnel?group_by=campaign&from=2027-01-05", "/v1/reports/pipeline", "/v1/reports/dashboard",
 	"/v1/reports/dashboard?from=2027-01-13T09:00:00Z",
@@ -64,6 +64,17 @@ func TestReadModelsFollowCommands(t *testing.T) {
 	leads := e.must(200, e.do("sales", "GET", "/v1/leads?min_position="+pos, nil))
 	if n := len(leads.body["items"].([]any)); n != 3 {
 		t.Fatalf("%d leads listed, want 3: %s", n, leads.raw)
+	}
+	// Free text: opportunities by name, tickets by subject, any case.
+	for u, want := range map[string]string{"/v1/opportunities?q=SECON": "Second", "/v1/opportunities?q=deal": "Deal", "/v1/tickets?q=brok": "Broken"} {
+		r := e.must(200, e.do("admin", "GET", u+"&min_position="+pos, nil))
+		items := r.body["items"].([]any)
+		if len(items) != 1 || !strings.Contains(string(r.raw), `"`+want+`"`) {
+			t.Errorf("%s: %s", u, r.raw)
+		}
+	}
+	if r := e.must(200, e.do("admin", "GET", "/v1/tickets?q=nothing-like-it&min_position="+pos, nil)); len(r.body["items"].([]any)) != 0 {
+		t.Errorf("unmatched ticket search: %s", r.raw)
 	}
 	web := e.must(200, e.do("sales", "GET", "/v1/leads?source=webinar&min_position="+pos, nil))
 	if n := len(web.body["items"].([]any)); n != 2 {

@@ -345,11 +345,12 @@ type ContactFilter struct {
 
 // OpportunityFilter selects opportunities; empty fields do not filter.
 // ClosingBefore (YYYY-MM-DD) selects those expected to close strictly
-// before that date. Limit and Cursor are as in LeadFilter.
+// before that date; Q matches a case-insensitive substring of the name.
+// Limit and Cursor are as in LeadFilter.
 type OpportunityFilter struct {
-	Stage, OwnerID, AccountID, ClosingBefore string
-	Limit                                    int
-	Cursor                                   string
+	Stage, OwnerID, AccountID, ClosingBefore, Q string
+	Limit                                       int
+	Cursor                                      string
 	// Sort is one of SortValues(OpportunitySorts), "" for "created".
 	// Amounts sort by number whatever their currency.
 	Sort string
@@ -359,14 +360,15 @@ type OpportunityFilter struct {
 // set, selects tickets that are (true) or are not (false) breached: a
 // recorded late first response or late resolution, or an open ticket
 // whose first-response (while unanswered) or resolution due time is
-// before Now. Now defaults to the current time. Limit and Cursor are as
-// in LeadFilter.
+// before Now. Now defaults to the current time. Q matches a
+// case-insensitive substring of the subject. Limit and Cursor are as in
+// LeadFilter.
 type TicketFilter struct {
-	Status, Priority, AssigneeID, AccountID string
-	Breached                                *bool
-	Now                                     time.Time
-	Limit                                   int
-	Cursor                                  string
+	Status, Priority, AssigneeID, AccountID, Q string
+	Breached                                   *bool
+	Now                                        time.Time
+	Limit                                      int
+	Cursor                                     string
 	// Sort is one of SortValues(TicketSorts), "" for "created".
 	Sort string
 }
@@ -486,6 +488,9 @@ func (q *Queries) Opportunities(ctx context.Context, f OpportunityFilter) (Page[
 		}
 		w.conds = append(w.conds, "expected_close_date < "+w.arg(f.ClosingBefore)+"::date")
 	}
+	if err := w.search(f.Q, "name"); err != nil {
+		return Page[OpportunityRow]{}, err
+	}
 	return listPage(ctx, q, &w, listQuery{
 		table: "opportunities",
 		columns: `id, account_id, lead_id, name, amount::text, currency, to_char(expected_close_date, 'YYYY-MM-DD'),
@@ -522,6 +527,9 @@ func (q *Queries) Tickets(ctx context.Context, f TicketFilter) (Page[TicketRow],
 		return Page[TicketRow]{}, err
 	}
 	if err := w.equal("account_id", "account_id", f.AccountID); err != nil {
+		return Page[TicketRow]{}, err
+	}
+	if err := w.search(f.Q, "subject"); err != nil {
 		return Page[TicketRow]{}, err
 	}
 	now := f.Now

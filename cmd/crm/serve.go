@@ -177,6 +177,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer stopProfiles()
 	}
 	log.Info("crm serving", "addr", addr, "version", versionString())
+	fmt.Fprintf(stdout, "Open the console: %s\n", consoleURL(addr))
 
 	select {
 	case err := <-served:
@@ -313,4 +314,17 @@ func (b *busValue) Set(s string) error {
 	}
 	b.value = s
 	return nil
+}
+
+// consoleURL is the address a person opens in a browser: the listen
+// address, with localhost for a wildcard host.
+func consoleURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr + "/"
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }

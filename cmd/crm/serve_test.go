@@ -41,6 +41,12 @@ func TestServeWithDatabaseURL(t *testing.T) {
 			t.Errorf("GET %s: %d %q", path, status, body)
 		}
 	}
+	if want := "Open the console: http://" + addr + "/\n"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("serve printed %q, want the console's address %q", stdout.String(), want)
+	}
+	if body, status := get(t, "http://"+addr+"/signin"); status != http.StatusOK || !strings.Contains(body, `name="key"`) {
+		t.Errorf("GET /signin: %d", status)
+	}
 	body, status := get(t, "http://"+addr+"/nope")
 	if status != http.StatusNotFound || !strings.Contains(body, `"status":404`) {
 		t.Errorf("unknown route: %d %q", status, body)
@@ -90,4 +96,18 @@ func get(t *testing.T, url string) (string, int) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b), resp.StatusCode
+}
+
+func TestConsoleURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		"[::]:8080":      "http://localhost:8080/",
+		"0.0.0.0:8080":   "http://localhost:8080/",
+		":8080":          "http://localhost:8080/",
+		"127.0.0.1:9000": "http://127.0.0.1:9000/",
+		"[::1]:9000":     "http://[::1]:9000/",
+	} {
+		if got := consoleURL(addr); got != want {
+			t.Errorf("consoleURL(%q) = %q, want %q", addr, got, want)
+		}
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 
 	"crm/api"
 	"crm/commands"
+	"crm/console"
 	"crm/eventstore"
 	"crm/eventstore/esdb"
 	"crm/eventstore/postgres"
@@ -466,8 +469,28 @@ func (a *App) buildHTTP(context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.Handler = h
+	c, err := console.New(console.Options{API: h, Logger: a.log})
+	if err != nil {
+		return err
+	}
+	a.Handler = mount(h, c)
 	return nil
+}
+
+// apiPaths are served by the API besides everything under /v1; every
+// other path is the console's (which hands the API what it has no page
+// for, so unknown paths still answer problem+json).
+var apiPaths = []string{"/v1", "/openapi.json", "/metrics", "/healthz", "/readyz"}
+
+// mount serves the API at its paths and the web console at /.
+func mount(apiHandler, consoleHandler http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/") || slices.Contains(apiPaths, r.URL.Path) {
+			apiHandler.ServeHTTP(w, r)
+			return
+		}
+		consoleHandler.ServeHTTP(w, r)
+	})
 }
 
 // Ready implements api.Readiness: the database answers with every

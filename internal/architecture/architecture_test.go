@@ -62,6 +62,8 @@ var rules = []rule{
 		why: "projections read the log through the store contract and write read models"},
 	{covers: under("crm/api"), banned: []string{pgx, "crm/eventstore/postgres", "crm/eventstore/esdb", esdb},
 		why: "the HTTP API reaches storage only through small interfaces"},
+	{covers: under("crm/console"), ours: []string{}, banned: []string{pgx, chi, watermill, esdb},
+		why: "the web console is a client of the HTTP API, given its handler"},
 	{covers: under("crm/workflows"), ours: []string{"crm/aggregates", "crm/commands", "crm/eventstore", "crm/internal/pgmigrate", "crm/internal/strictjson", "crm/workflows/..."},
 		why: "automations act through the command bus and read the store contract"},
 }
