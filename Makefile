@@ -5,7 +5,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         ?= bin/crm
 VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build test check unit fuzz fmt bench
+.PHONY: run build test check unit fuzz fmt bench screenshots
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/crm
@@ -40,3 +40,9 @@ fmt:
 # Not part of `make test`; `crm bench --quick` is the short version.
 bench: build
 	./$(BIN) bench --json bench.json
+
+# The console's browser test alone, keeping its screenshots of every page
+# in both languages in docs/screenshots (make test writes them to
+# build/screenshots).
+screenshots:
+	CRM_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestConsoleInChromium$$' ./console

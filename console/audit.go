@@ -88,7 +88,7 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, ss *session)
 }
 
 // downloadWriter passes an API export through to the browser as an
-// attachment, with a UTF-8 BOM before CSV.
+// attachment (the API's CSV starts with its UTF-8 byte order mark).
 type downloadWriter struct {
 	http.ResponseWriter
 	name   string
@@ -110,9 +110,6 @@ func (d *downloadWriter) WriteHeader(code int) {
 		}
 	}
 	d.ResponseWriter.WriteHeader(code)
-	if code == http.StatusOK && d.bom {
-		_, _ = d.ResponseWriter.Write([]byte(utf8BOM))
-	}
 }
 
 func (d *downloadWriter) Write(b []byte) (int, error) {
@@ -136,6 +133,10 @@ func (c *Console) auditExport(w http.ResponseWriter, r *http.Request, ss *sessio
 	}
 	q := auditQuery(r)
 	q.Set("format", format)
+	// The export holds what this session wrote, as the page does.
+	if pos := c.sessions.positionOf(ss); pos != "" {
+		q.Set("min_position", pos)
+	}
 	dw := &downloadWriter{ResponseWriter: w, name: "audit." + format, bom: format == "csv"}
 	c.api.h.ServeHTTP(dw, c.api.request(r.Context(), r, ss.key, http.MethodGet, withQuery("/v1/audit", q), nil))
 }

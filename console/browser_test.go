@@ -25,8 +25,14 @@ import (
 var axeSource string
 
 // screenshotDir is where the tests write a screenshot of every page in
-// both languages (README names it).
-const screenshotDir = "../docs/screenshots"
+// both languages (README names it): build/screenshots, ignored by git, or
+// CRM_SCREENSHOTS_DIR (make screenshots refreshes docs/screenshots so).
+func screenshotDir() string {
+	if d := os.Getenv("CRM_SCREENSHOTS_DIR"); d != "" {
+		return d
+	}
+	return "../build/screenshots"
+}
 
 // chromium returns the browser to drive: CHROMIUM_PATH, else Debian's.
 // Without one the test skips, saying so, except under CI, where it fails.
@@ -256,7 +262,7 @@ func (b *browser) axe(name string) {
 	b.check("axe on " + name)
 }
 
-// shot saves a screenshot as docs/screenshots/NAME.png: of the whole
+// shot saves a screenshot as NAME.png in screenshotDir: of the whole
 // dashboard, of the first screen of every other page (long timelines
 // would make files of megabytes).
 func (b *browser) shot(name string) {
@@ -266,10 +272,11 @@ func (b *browser) shot(name string) {
 		take = chromedp.FullScreenshot(100)
 	}
 	png := value(b, "screenshot "+name, take)
-	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
+	dir := screenshotDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(screenshotDir, name+".png"), png, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
 }
