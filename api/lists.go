@@ -39,10 +39,17 @@ func (s *server) listRoutes(r chi.Router) {
 		func(ctx context.Context, f readmodels.LeadFilter) (readmodels.Page[readmodels.LeadRow], error) {
 			return s.lists.Leads(ctx, f)
 		}))
-	r.With(require(permAccountsRead)).Get("/accounts", listHandler(s, parseAccountFilter,
+	accounts := listHandler(s, parseAccountFilter,
 		func(ctx context.Context, f readmodels.AccountFilter) (readmodels.Page[readmodels.AccountRow], error) {
 			return s.lists.Accounts(ctx, f)
-		}))
+		})
+	r.With(require(permAccountsRead)).Get("/accounts", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("health") {
+			s.accountsByHealth(w, r)
+			return
+		}
+		accounts(w, r)
+	})
 	r.With(require(permAccountsRead)).Get("/contacts", listHandler(s, parseContactFilter,
 		func(ctx context.Context, f readmodels.ContactFilter) (readmodels.Page[readmodels.ContactRow], error) {
 			return s.lists.Contacts(ctx, f)

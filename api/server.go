@@ -69,6 +69,7 @@ type Commands interface {
 	OpportunityCommands
 	TicketCommands
 	PrivacyCommands
+	EngagementCommands
 	Reads
 }
 
@@ -90,6 +91,8 @@ type server struct {
 	webhooks    Webhooks
 	custom      CustomReports
 	rateLimit   RateLimit
+	engagement  Engagement
+	forms       *webForms
 	// root is the whole router, to name the route of a request refused
 	// before routing.
 	root chi.Routes
@@ -113,4 +116,10 @@ func (s *server) routes(r chi.Router) {
 	s.automationRoutes(r)
 	s.webhookRoutes(r)
 	s.customReportRoutes(r)
+	s.campaignRoutes(r)
+	s.webFormAdminRoutes(r)
+	s.knowledgeRoutes(r)
+	s.importRoutes(r)
+	s.customerRoutes(r)
+	s.taskRoutes(r)
 }

@@ -15,6 +15,10 @@ func DomainRegistry() (*Registry, error) {
 	all = append(all, aggregates.ActivityLoggedEvent{})
 	all = append(all, aggregates.SubjectErasedEvent{})
 	all = append(all, aggregates.AutomationEvents()...)
+	all = append(all, aggregates.CampaignEvents()...)
+	all = append(all, aggregates.WebFormEvents()...)
+	all = append(all, aggregates.ArticleEvents()...)
+	all = append(all, aggregates.TaskEvents()...)
 	for _, e := range all {
 		if err := r.Register(e.TypeName(), e.SchemaVersion(), e); err != nil {
 			return nil, err

@@ -52,11 +52,17 @@ const (
 	// AuditSubject is a data subject (a person), whose stream records
 	// the erasure of their personal data.
 	AuditSubject = "subject"
+	// AuditCampaign, AuditWebForm and AuditArticle are marketing
+	// campaigns, web-to-lead forms and knowledge-base articles.
+	AuditCampaign = "campaign"
+	AuditWebForm  = "webform"
+	AuditArticle  = "article"
 )
 
 // AuditEntityTypes are the values of AuditEntry.EntityType and of
 // AuditFilter.EntityType.
-var AuditEntityTypes = []string{AuditLead, AuditAccount, AuditContact, AuditOpportunity, AuditTicket, AuditSubject}
+var AuditEntityTypes = []string{AuditLead, AuditAccount, AuditContact, AuditOpportunity, AuditTicket, AuditSubject,
+	AuditCampaign, AuditWebForm, AuditArticle}
 
 // AuditExportChunk is how many entries AuditEach reads per query.
 const AuditExportChunk = 1000
@@ -248,6 +254,11 @@ func scanAuditEntry(row pgx.CollectableRow) (AuditEntry, error) {
 		&changes, &e.CommandID, &e.CorrelationID, &e.CausationID); err != nil {
 		return e, err
 	}
+	return finishAuditEntry(e, changes)
+}
+
+// finishAuditEntry completes a scanned entry with its changes.
+func finishAuditEntry(e AuditEntry, changes []byte) (AuditEntry, error) {
 	e.RecordedAt = e.RecordedAt.UTC()
 	if err := json.Unmarshal(changes, &e.Changes); err != nil {
 		return e, fmt.Errorf("changes of %s: %w", e.Position, err)
