@@ -60,11 +60,41 @@ func (*Engagement) Apply(ctx context.Context, tx pgx.Tx, events []Event) error {
 	for _, ev := range events {
 		engagementQueue(batch, ev)
 	}
+	// Erasures last, as in the lists: activities on an erased lead keep
+	// no plaintext subject.
+	if leads := engagementErasedLeads(events); len(leads) > 0 {
+		batch.Queue(`UPDATE activities SET subject = $2 WHERE entity_type = 'lead' AND entity_id = ANY($1) AND subject <> ''`,
+			leads, aggregates.ErasedValue)
+	}
 	if batch.Len() == 0 {
 		return nil
 	}
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("engagement: %w", err)
+	}
+	return nil
+}
+
+// engagementErasedLeads are the leads erasures among events name.
+func engagementErasedLeads(events []Event) []string {
+	var leads []string
+	for _, e := range events {
+		if er, ok := e.Domain.(aggregates.SubjectErasedEvent); ok {
+			for _, ent := range er.Entities {
+				if ent.EntityType == readmodels.AuditLead {
+					leads = append(leads, ent.EntityID)
+				}
+			}
+		}
+	}
+	return leads
+}
+
+// Scrubbed implements Scrubber: the activities an erasure among events
+// overwrote.
+func (*Engagement) Scrubbed(events []Event) []string {
+	if len(engagementErasedLeads(events)) > 0 {
+		return []string{"activities"}
 	}
 	return nil
 }
