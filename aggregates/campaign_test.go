@@ -17,13 +17,27 @@ func TestCampaign(t *testing.T) {
 	}{
 		{"create", nil, func(c *Campaign) ([]Event, error) { return c.Create(valid, t0) }, expectEvents(campaignCreated)},
 		{"create twice", []Event{campaignCreated}, func(c *Campaign) ([]Event, error) { return c.Create(valid, t0) }, expectRefused("campaign_exists")},
-		{"no name", nil, func(c *Campaign) ([]Event, error) { return c.Create(with(func(c *CreateCampaign) { c.Name = " " }), t0) }, expectInvalid("name")},
-		{"bad channel", nil, func(c *Campaign) ([]Event, error) { return c.Create(with(func(c *CreateCampaign) { c.Channel = "radio" }), t0) }, expectInvalid("channel")},
-		{"bad start", nil, func(c *Campaign) ([]Event, error) { return c.Create(with(func(c *CreateCampaign) { c.StartDate = "2027-02-30" }), t0) }, expectInvalid("start_date")},
-		{"end before start", nil, func(c *Campaign) ([]Event, error) { return c.Create(with(func(c *CreateCampaign) { c.EndDate = "2027-02-01" }), t0) }, expectInvalid("end_date")},
-		{"float budget", nil, func(c *Campaign) ([]Event, error) { return c.Create(with(func(c *CreateCampaign) { c.Budget = "1e3" }), t0) }, expectInvalid("budget")},
-		{"bad currency", nil, func(c *Campaign) ([]Event, error) { return c.Create(with(func(c *CreateCampaign) { c.Currency = "eur" }), t0) }, expectInvalid("currency")},
-		{"bad status", nil, func(c *Campaign) ([]Event, error) { return c.Create(with(func(c *CreateCampaign) { c.Status = "done" }), t0) }, expectInvalid("status")},
+		{"no name", nil, func(c *Campaign) ([]Event, error) {
+			return c.Create(with(func(c *CreateCampaign) { c.Name = " " }), t0)
+		}, expectInvalid("name")},
+		{"bad channel", nil, func(c *Campaign) ([]Event, error) {
+			return c.Create(with(func(c *CreateCampaign) { c.Channel = "radio" }), t0)
+		}, expectInvalid("channel")},
+		{"bad start", nil, func(c *Campaign) ([]Event, error) {
+			return c.Create(with(func(c *CreateCampaign) { c.StartDate = "2027-02-30" }), t0)
+		}, expectInvalid("start_date")},
+		{"end before start", nil, func(c *Campaign) ([]Event, error) {
+			return c.Create(with(func(c *CreateCampaign) { c.EndDate = "2027-02-01" }), t0)
+		}, expectInvalid("end_date")},
+		{"float budget", nil, func(c *Campaign) ([]Event, error) {
+			return c.Create(with(func(c *CreateCampaign) { c.Budget = "1e3" }), t0)
+		}, expectInvalid("budget")},
+		{"bad currency", nil, func(c *Campaign) ([]Event, error) {
+			return c.Create(with(func(c *CreateCampaign) { c.Currency = "eur" }), t0)
+		}, expectInvalid("currency")},
+		{"bad status", nil, func(c *Campaign) ([]Event, error) {
+			return c.Create(with(func(c *CreateCampaign) { c.Status = "done" }), t0)
+		}, expectInvalid("status")},
 
 		{"record cost", []Event{campaignCreated}, func(c *Campaign) ([]Event, error) { return c.RecordCost("4000.00", "EUR", "", t0) },
 			expectEvents(CampaignCostRecordedEvent{CampaignID: "C1", ActualCost: "4000.00", PreviousCost: "0", Currency: "EUR", RecordedAt: t0})},
