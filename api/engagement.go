@@ -42,6 +42,7 @@ type EngagementQueries interface {
 	AccountsByHealth(ctx context.Context, f readmodels.AccountFilter, status string, now time.Time, factors []readmodels.HealthFactor) (readmodels.Page[readmodels.AccountHealthRow], error)
 	Tasks(ctx context.Context, f readmodels.TaskFilter) (readmodels.Page[readmodels.TaskRow], error)
 	AccountsByNormalizedName(ctx context.Context, names []string) (map[string]string, error)
+	SegmentQueries
 }
 
 // engagementProjector is the projector the engagement reads wait for.
@@ -104,4 +105,20 @@ func (noEngagement) Tasks(context.Context, readmodels.TaskFilter) (readmodels.Pa
 
 func (noEngagement) AccountsByNormalizedName(context.Context, []string) (map[string]string, error) {
 	return nil, errNoEngagement
+}
+
+func (noEngagement) SegmentCount(context.Context, readmodels.SegmentQuery) (int, error) {
+	return 0, errNoEngagement
+}
+
+func (noEngagement) SegmentLeads(context.Context, readmodels.SegmentQuery) (readmodels.Page[readmodels.LeadRow], error) {
+	return readmodels.Page[readmodels.LeadRow]{}, errNoEngagement
+}
+
+func (noEngagement) SegmentAccounts(context.Context, readmodels.SegmentQuery) (readmodels.Page[readmodels.AccountRow], error) {
+	return readmodels.Page[readmodels.AccountRow]{}, errNoEngagement
+}
+
+func (noEngagement) SegmentContacts(context.Context, readmodels.SegmentQuery) (readmodels.Page[readmodels.ContactRow], error) {
+	return readmodels.Page[readmodels.ContactRow]{}, errNoEngagement
 }

@@ -124,6 +124,7 @@ func NewRouter(o Options) (http.Handler, error) {
 	if s.engagement.Now == nil {
 		s.engagement.Now = time.Now
 	}
+	s.segments = s.engagement.Queries
 	s.forms = newWebForms(s.engagement.WebForms, s.engagement.Now)
 	s.publicFormRoutes(r)
 	r.Route("/v1", s.routes)

@@ -70,6 +70,7 @@ type Commands interface {
 	TicketCommands
 	PrivacyCommands
 	EngagementCommands
+	SegmentCommands
 	Reads
 }
 
@@ -92,6 +93,7 @@ type server struct {
 	custom      CustomReports
 	rateLimit   RateLimit
 	engagement  Engagement
+	segments    SegmentQueries
 	forms       *webForms
 	// root is the whole router, to name the route of a request refused
 	// before routing.
@@ -122,4 +124,5 @@ func (s *server) routes(r chi.Router) {
 	s.importRoutes(r)
 	s.customerRoutes(r)
 	s.taskRoutes(r)
+	s.segmentRoutes(r)
 }

@@ -19,6 +19,7 @@ func DomainRegistry() (*Registry, error) {
 	all = append(all, aggregates.WebFormEvents()...)
 	all = append(all, aggregates.ArticleEvents()...)
 	all = append(all, aggregates.TaskEvents()...)
+	all = append(all, aggregates.SegmentEvents()...)
 	for _, e := range all {
 		if err := r.Register(e.TypeName(), e.SchemaVersion(), e); err != nil {
 			return nil, err

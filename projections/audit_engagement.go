@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -76,8 +77,29 @@ func describeEngagementAudit(ev Event, d *auditDescription) bool {
 		d.summary = "Task completed"
 		c.set("activity_id", e.ActivityID)
 		c.change("done", false, true)
+	case aggregates.SegmentDefinedEvent:
+		d.entityType, d.entityID = readmodels.AuditSegment, e.SegmentID
+		d.summary = auditSummary("Segment defined: %s (%s)", e.Name, e.Entity)
+		c.set("name", e.Name)
+		c.set("entity", e.Entity)
+		c.set("filter", segmentFilterText(e.Filter))
+	case aggregates.SegmentRedefinedEvent:
+		d.entityType, d.entityID = readmodels.AuditSegment, e.SegmentID
+		d.summary = auditSummary("Segment redefined: %s", e.Name)
+		c.set("name", e.Name)
+		c.set("filter", segmentFilterText(e.Filter))
+	case aggregates.SegmentArchivedEvent:
+		d.entityType, d.entityID = readmodels.AuditSegment, e.SegmentID
+		d.summary = "Segment archived"
+		c.change("archived", false, true)
 	default:
 		return false
 	}
 	return true
+}
+
+// segmentFilterText is a segment filter as its JSON text.
+func segmentFilterText(f aggregates.SegmentFilter) string {
+	b, _ := json.Marshal(f)
+	return string(b)
 }

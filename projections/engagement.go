@@ -138,6 +138,8 @@ func engagementQueue(b *pgx.Batch, ev Event) {
 		b.Queue(`UPDATE activities SET reminded_at = $2 WHERE id = $1`, e.ActivityID, listsAt(e.RemindedAt, ev))
 	case aggregates.TaskCompletedEvent:
 		b.Queue(`UPDATE activities SET done = true WHERE id = $1`, e.ActivityID)
+	case aggregates.LeadScoredEvent:
+		b.Queue(`INSERT INTO lead_scores (id, score) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET score = EXCLUDED.score`, e.LeadID, e.Score)
 	case aggregates.AccountOpenedEvent:
 		b.Queue(`INSERT INTO account_names (id, normalized) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
 			e.AccountID, aggregates.NormalizeCompanyName(e.Name))

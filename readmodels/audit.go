@@ -57,12 +57,14 @@ const (
 	AuditCampaign = "campaign"
 	AuditWebForm  = "webform"
 	AuditArticle  = "article"
+	// AuditSegment is a saved segment.
+	AuditSegment = "segment"
 )
 
 // AuditEntityTypes are the values of AuditEntry.EntityType and of
 // AuditFilter.EntityType.
 var AuditEntityTypes = []string{AuditLead, AuditAccount, AuditContact, AuditOpportunity, AuditTicket, AuditSubject,
-	AuditCampaign, AuditWebForm, AuditArticle}
+	AuditCampaign, AuditWebForm, AuditArticle, AuditSegment}
 
 // AuditExportChunk is how many entries AuditEach reads per query.
 const AuditExportChunk = 1000

@@ -77,6 +77,11 @@ CREATE TABLE activities (
 CREATE INDEX activities_entity ON activities (entity_id, logged_at);
 CREATE INDEX activities_tasks ON activities (due_at, id) WHERE kind = 'task';
 
+CREATE TABLE lead_scores (
+	id    text COLLATE "C" PRIMARY KEY,
+	score integer NOT NULL
+);
+
 CREATE TABLE account_names (
 	id         text COLLATE "C" PRIMARY KEY,
 	normalized text NOT NULL
