@@ -13,5 +13,6 @@ func AddCommands(b *Backbone, h CommandHandlers) error {
 		cqrs.NewCommandHandler("BreachTicketSLA", h.BreachTicketSLA),
 		cqrs.NewCommandHandler("RequestSurvey", h.RequestSurvey),
 		cqrs.NewCommandHandler("RemindOverdue", h.RemindOverdue),
+		cqrs.NewCommandHandler("RemindTask", h.RemindTask),
 	)
 }
