@@ -13,26 +13,10 @@ import (
 // taskRoutes mounts GET /tasks and the completion of a task on each kind
 // of entity: POST /{leads|accounts|opportunities|tickets}/{id}/tasks/{task_id}/complete.
 func (s *server) taskRoutes(r chi.Router) {
-	r.With(require(permSalesRead)).Get("/tasks", func(w http.ResponseWriter, r *http.Request) {
-		p := &listParams{r: r}
-		f := readmodels.TaskFilter{OwnerID: p.text("owner_id"), Done: p.boolean("done"), Now: s.engagement.Now()}
-		f.Limit, f.Cursor = p.page()
-		if p.err != nil {
-			s.errs.write(w, r, p.err)
-			return
-		}
-		due, err := timeParam(r, "due_before")
-		if err != nil {
-			s.errs.write(w, r, err)
-			return
-		}
-		f.DueBefore = due
-		if !s.caughtUp(w, r, engagementProjector) {
-			return
-		}
-		page, err := s.engagement.Queries.Tasks(r.Context(), f)
-		writePage(s, w, r, page, err)
-	})
+	r.With(require(permSalesRead)).Get("/tasks", listOrExport(s, "tasks", taskColumns, engagementProjector, s.parseTaskFilter,
+		func(ctx context.Context, f readmodels.TaskFilter) (readmodels.Page[readmodels.TaskRow], error) {
+			return s.engagement.Queries.Tasks(ctx, f)
+		}, func(f readmodels.TaskFilter, c string) readmodels.TaskFilter { f.Limit, f.Cursor = exportChunk, c; return f }))
 	for _, k := range []struct{ path, entityType, perm string }{
 		{"leads", commands.TypeLead, permSalesWrite}, {"accounts", commands.TypeAccount, permSalesWrite},
 		{"opportunities", commands.TypeOpportunity, permSalesWrite}, {"tickets", commands.TypeTicket, permServiceWrite},
@@ -53,4 +37,17 @@ func (s *server) taskRoutes(r chi.Router) {
 			})(w, r)
 		})
 	}
+}
+
+// parseTaskFilter reads GET /tasks' filter (400 naming a bad parameter).
+func (s *server) parseTaskFilter(r *http.Request) (readmodels.TaskFilter, error) {
+	p := &listParams{r: r}
+	f := readmodels.TaskFilter{OwnerID: p.text("owner_id"), Done: p.boolean("done"), Now: s.engagement.Now()}
+	f.Limit, f.Cursor = p.page()
+	if p.err != nil {
+		return f, p.err
+	}
+	due, err := timeParam(r, "due_before")
+	f.DueBefore = due
+	return f, err
 }
