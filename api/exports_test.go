@@ -63,6 +63,8 @@ func TestListExportsCSV(t *testing.T) {
 		t.Errorf("tasks export: %q", tasks)
 	}
 	refused(t, e, 400, "format", func() response { return e.do("sales", "GET", "/v1/leads?format=xlsx", nil) })
-	refused(t, e, 400, "campaign", func() response { return e.do("sales", "GET", "/v1/leads?format=csv&campaign="+strings.Repeat("x", 201), nil) })
+	refused(t, e, 400, "campaign", func() response {
+		return e.do("sales", "GET", "/v1/leads?format=csv&campaign="+strings.Repeat("x", 201), nil)
+	})
 	e.must(403, e.do("support", "GET", "/v1/leads?format=csv", nil))
 }

@@ -16,7 +16,10 @@ func (s *server) taskRoutes(r chi.Router) {
 	r.With(require(permSalesRead)).Get("/tasks", listOrExport(s, "tasks", taskColumns, engagementProjector, s.parseTaskFilter,
 		func(ctx context.Context, f readmodels.TaskFilter) (readmodels.Page[readmodels.TaskRow], error) {
 			return s.engagement.Queries.Tasks(ctx, f)
-		}, func(f readmodels.TaskFilter, c string) readmodels.TaskFilter { f.Limit, f.Cursor = exportChunk, c; return f }))
+		}, func(f readmodels.TaskFilter, c string) readmodels.TaskFilter {
+			f.Limit, f.Cursor = exportChunk, c
+			return f
+		}))
 	for _, k := range []struct{ path, entityType, perm string }{
 		{"leads", commands.TypeLead, permSalesWrite}, {"accounts", commands.TypeAccount, permSalesWrite},
 		{"opportunities", commands.TypeOpportunity, permSalesWrite}, {"tickets", commands.TypeTicket, permServiceWrite},
