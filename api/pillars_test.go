@@ -450,10 +450,22 @@ func TestMarketingAndServiceScenario(t *testing.T) {
 	tr.cmd(200, "sales", "POST", "/v1/accounts/"+adaAccount+"/activities", map[string]any{"kind": "note", "subject": "Kick-off call notes"})
 	tr.cmd(200, "sales", "POST", "/v1/accounts/"+adaAccount+"/activities", map[string]any{"kind": "task", "subject": "Send the contract",
 		"owner_id": ownerID(1), "due_at": pillarsT0.Add(5 * time.Hour).Format(time.RFC3339)})
+	tr.cmd(200, "support", "POST", "/v1/tickets/"+billing+"/articles", map[string]any{"article_id": invoice})
 	after(5 * time.Hour)
 	for _, step := range []struct{ path, body string }{{"responses", `{"body":"Fixed"}`}, {"resolve", `{"resolution":"Address corrected"}`},
 		{"close", ``}, {"satisfaction", `{"score":1,"comment":"too slow"}`}} {
 		tr.cmd(200, "support", "POST", "/v1/tickets/"+billing+"/"+step.path, step.body)
+	}
+
+	// The dashboard counts the billing ticket, resolved with an article.
+	dash := tr.read("manager", "/v1/reports/dashboard")
+	if v := dash.body["service"].(map[string]any)["tickets_resolved_with_article"]; v != float64(1) {
+		t.Errorf("dashboard: tickets resolved with an article = %v: %s", v, dash.raw)
+	}
+	kb := tr.read("manager", "/v1/reports/knowledge")
+	if kb.body["published_articles"] != float64(3) || kb.body["tickets_with_article"] != float64(2) ||
+		kb.body["resolved_with_article"] != float64(1) || kb.body["resolved_tickets"] != float64(1) {
+		t.Errorf("knowledge report: %s", kb.raw)
 	}
 
 	// Seventy days on, Carver has a new open deal and a recent call.
