@@ -107,8 +107,17 @@ func (q *Queries) campaignRatios(ctx context.Context, c *CampaignReportRow) erro
 }
 
 // AccountsByNormalizedName maps each of names (normalised company names)
-// that an account has to the oldest such account's id.
+// that an account has to the oldest such account's id. Before the
+// engagement read model exists (no server has run on the database yet)
+// it knows no account.
 func (q *Queries) AccountsByNormalizedName(ctx context.Context, names []string) (map[string]string, error) {
+	var exists bool
+	if err := q.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, engagementSchema+".account_names").Scan(&exists); err != nil {
+		return nil, fmt.Errorf("accounts by name: %w", err)
+	}
+	if !exists {
+		return map[string]string{}, nil
+	}
 	rows, err := q.pool.Query(ctx, `SELECT DISTINCT ON (normalized) normalized, id FROM `+engagementSchema+`.account_names
 		WHERE normalized = ANY($1) ORDER BY normalized, id`, names)
 	if err != nil {
