@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -49,6 +50,35 @@ type webForms struct {
 	limits WebFormLimits
 	perIP  *keyLimiter
 	perFrm *keyLimiter
+	posts  atomic.Int64
+}
+
+// pruneEvery is how many posts pass between two prunings of the
+// limiters' idle buckets.
+const pruneEvery = 1024
+
+// take spends a token of key's bucket in l, pruning the buckets that
+// have refilled (they hold nothing a new bucket would not) now and then,
+// so addresses seen once do not pile up.
+func (f *webForms) take(l *keyLimiter, key string) (bool, time.Duration) {
+	if f.posts.Add(1)%pruneEvery == 0 {
+		f.perIP.prune()
+		f.perFrm.prune()
+	}
+	return l.take(key)
+}
+
+// prune drops the buckets that are full again.
+func (l *keyLimiter) prune() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	refill := time.Duration(float64(l.limit.Burst) / l.limit.PerSecond * float64(time.Second))
+	for k, b := range l.buckets {
+		if now.Sub(b.last) >= refill {
+			delete(l.buckets, k)
+		}
+	}
 }
 
 func newWebForms(l WebFormLimits, now func() time.Time) *webForms {
@@ -242,7 +272,7 @@ func parseSubmission(r *http.Request, body []byte, form aggregates.WebFormView) 
 // submitForm serves POST /f/{form_token}.
 func (s *server) submitForm(w http.ResponseWriter, r *http.Request) {
 	noteCaller(r.Context(), Principal{Role: "public"})
-	if ok, wait := s.forms.perIP.take(clientAddress(r)); !ok {
+	if ok, wait := s.forms.take(s.forms.perIP, clientAddress(r)); !ok {
 		s.errs.write(w, r, limited("this address", wait))
 		return
 	}
@@ -265,7 +295,7 @@ func (s *server) submitForm(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, err)
 		return
 	}
-	if ok, wait := s.forms.perFrm.take(form.ID); !ok {
+	if ok, wait := s.forms.take(s.forms.perFrm, form.ID); !ok {
 		s.errs.write(w, r, limited("all senders to this form", wait))
 		return
 	}
