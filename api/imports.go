@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -33,7 +34,7 @@ func (s *server) importRoutes(r chi.Router) {
 			return
 		}
 		switch {
-		case !contains(commands.ImportKinds, req.Kind):
+		case !slices.Contains(commands.ImportKinds, req.Kind):
 			s.errs.write(w, r, badField("kind", "must be one of "+strings.Join(commands.ImportKinds, ", ")))
 			return
 		case strings.TrimSpace(req.CSV) == "":
@@ -55,14 +56,4 @@ func (s *server) importRoutes(r chi.Router) {
 		}
 		writeJSON(w, http.StatusOK, c.Report)
 	})
-}
-
-// contains reports whether list holds v.
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

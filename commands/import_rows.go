@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -157,7 +158,7 @@ type importPlan struct {
 
 // Import handles Import.
 func (h *Handler) Import(ctx context.Context, c *Import) error {
-	if !contains(ImportKinds, c.Kind) {
+	if !slices.Contains(ImportKinds, c.Kind) {
 		return &aggregates.Error{Kind: aggregates.Invalid, Code: "invalid", Field: "kind", Message: "must be one of leads, accounts, contacts"}
 	}
 	rep := ImportReport{Kind: c.Kind, DryRun: c.DryRun, Rows: len(c.Rows), Problems: []RowProblem{}, Results: make([]RowResult, len(c.Rows))}
@@ -218,15 +219,6 @@ func (h *Handler) Import(ctx context.Context, c *Import) error {
 	}
 	c.Report = rep
 	return nil
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // duplicateField is the field duplicates of a kind are found by.

@@ -16,12 +16,6 @@ type RemindTask struct {
 	EntityType, EntityID, ActivityID string
 }
 
-// CompleteTask marks a task done.
-type CompleteTask struct {
-	Envelope
-	EntityType, EntityID, ActivityID string
-}
-
 // taskStream folds an entity's stream into its tasks and decides with
 // act; the target must be a lead, account, opportunity or ticket.
 func (h *Handler) taskCommand(ctx context.Context, env *Envelope, entityType, entityID string,
@@ -50,12 +44,5 @@ func (h *Handler) taskCommand(ctx context.Context, env *Envelope, entityType, en
 func (h *Handler) RemindTask(ctx context.Context, c *RemindTask) error {
 	return h.taskCommand(ctx, &c.Envelope, c.EntityType, c.EntityID, func(ts *aggregates.Tasks, now time.Time) ([]aggregates.Event, error) {
 		return ts.Remind(c.ActivityID, now)
-	})
-}
-
-// CompleteTask handles CompleteTask; an unknown task is a NotFound error.
-func (h *Handler) CompleteTask(ctx context.Context, c *CompleteTask) error {
-	return h.taskCommand(ctx, &c.Envelope, c.EntityType, c.EntityID, func(ts *aggregates.Tasks, now time.Time) ([]aggregates.Event, error) {
-		return ts.Complete(c.ActivityID, now)
 	})
 }
