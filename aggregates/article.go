@@ -200,13 +200,15 @@ func (a *Article) Publish(now time.Time) ([]Event, error) {
 }
 
 // ArticleView is an article's current state as the API shows it.
+// ArticleVersion numbers its content (1, 2, ... per revision), apart from
+// the stream version reads add.
 type ArticleView struct {
 	ID               string    `json:"id"`
 	Title            string    `json:"title"`
 	Body             string    `json:"body"`
 	Tags             []string  `json:"tags"`
 	Status           string    `json:"status"`
-	Version          int       `json:"version"`
+	ArticleVersion   int       `json:"article_version"`
 	PublishedVersion *int      `json:"published_version"`
 	CreatedAt        time.Time `json:"created_at"`
 	UpdatedAt        time.Time `json:"updated_at"`
@@ -215,7 +217,7 @@ type ArticleView struct {
 // View returns the article's current state.
 func (a *Article) View() ArticleView {
 	v := ArticleView{ID: a.id, Title: a.content.Title, Body: a.content.Body, Tags: a.content.Tags, Status: a.status,
-		Version: a.version, CreatedAt: a.created, UpdatedAt: a.updated}
+		ArticleVersion: a.version, CreatedAt: a.created, UpdatedAt: a.updated}
 	if v.Tags == nil {
 		v.Tags = []string{}
 	}

@@ -44,7 +44,7 @@ func TestArticle(t *testing.T) {
 		})
 	}
 	v := given(NewArticle("K1"), articleDrafted, published, ArticleRevisedEvent{ArticleID: "K1", Title: "T2", Body: "B2", Version: 2, RevisedAt: t0}).View()
-	if v.Status != ArticlePublished || v.Version != 2 || v.PublishedVersion == nil || *v.PublishedVersion != 1 || v.Title != "T2" {
+	if v.Status != ArticlePublished || v.ArticleVersion != 2 || v.PublishedVersion == nil || *v.PublishedVersion != 1 || v.Title != "T2" {
 		t.Errorf("view after a revision of a published article: %+v", v)
 	}
 }

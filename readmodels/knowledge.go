@@ -15,7 +15,7 @@ type ArticleHit struct {
 	Title     string    `json:"title"`
 	Tags      []string  `json:"tags"`
 	Status    string    `json:"status"`
-	Version   int       `json:"version"`
+	Version   int       `json:"article_version"`
 	Rank      float64   `json:"rank"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
