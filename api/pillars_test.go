@@ -342,6 +342,20 @@ func TestMarketingAndServiceScenario(t *testing.T) {
 	tr.cmd(200, "sales", "POST", "/v1/opportunities/"+bobOpp+"/stage", map[string]any{"stage": "closed_lost", "reason": "no budget"})
 	tr.cmd(200, "sales", "POST", "/v1/opportunities/"+caraOpp+"/stage", map[string]any{"stage": "closed_won"})
 
+	// Ada, now a contact of her account, posts the form again: a note on
+	// the account, no new lead.
+	e.must(200, e.post(token, "application/json", `{"name":"Ada","company":"Analytical Engines","email":"ada@engines.example","message":"Renewal?"}`))
+	notes := 0
+	for _, it := range e.must(200, e.do("sales", "GET", "/v1/accounts/"+adaAccount+"/history", nil)).body["items"].([]any) {
+		m := it.(map[string]any)
+		if m["type"] == "activity.logged.v1" && strings.Contains(fmt.Sprint(m["data"]), "Renewal?") {
+			notes++
+		}
+	}
+	if notes != 1 {
+		t.Errorf("a contact's submission made %d notes on the account", notes)
+	}
+
 	// The ROI report, by hand:
 	//   A: cost 4000, 2 leads, both qualified and converted, 2 opportunities,
 	//      1 won for 30000: 2000 per lead, 4000 per won deal,
