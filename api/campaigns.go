@@ -6,7 +6,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"crm/aggregates"
 	"crm/commands"
+	"crm/readmodels"
 )
 
 type createCampaignRequest struct {
@@ -62,6 +64,19 @@ func (s *server) campaignRoutes(r chi.Router) {
 			return bind(&c, s.cmds.ChangeCampaignStatus), nil
 		}))
 	})
+	r.With(require(permSalesRead)).Get("/campaigns", listOrExport(s, "campaigns", campaignColumns, engagementProjector,
+		func(r *http.Request) (readmodels.CampaignFilter, error) {
+			p := &listParams{r: r}
+			f := readmodels.CampaignFilter{Status: p.enum("status", aggregates.CampaignStatuses...), Channel: p.enum("channel", aggregates.CampaignChannels...)}
+			f.Limit, f.Cursor = p.page()
+			return f, p.err
+		},
+		func(ctx context.Context, f readmodels.CampaignFilter) (readmodels.Page[readmodels.CampaignRow], error) {
+			return s.engagement.Queries.Campaigns(ctx, f)
+		}, func(f readmodels.CampaignFilter, c string) readmodels.CampaignFilter {
+			f.Limit, f.Cursor = exportChunk, c
+			return f
+		}))
 	r.With(require(permSalesRead)).Get("/campaigns/{id}", readByID(s, s.cmds.Campaign))
 	r.With(require(permSalesRead)).Get("/campaigns/{id}/history", s.history(commands.TypeCampaign))
 	r.With(require(permReports)).Get("/reports/campaigns", func(w http.ResponseWriter, r *http.Request) {
@@ -72,3 +87,6 @@ func (s *server) campaignRoutes(r chi.Router) {
 		s.answer(w, r, rep, err)
 	})
 }
+
+// campaignColumns are the columns of the campaign export.
+var campaignColumns = []string{"id", "name", "channel", "start_date", "end_date", "budget", "actual_cost", "currency", "status", "created_at"}

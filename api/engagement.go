@@ -34,6 +34,7 @@ type EngagementCommands interface {
 // A bad argument wraps readmodels.ErrInvalid.
 type EngagementQueries interface {
 	CampaignReport(ctx context.Context) (readmodels.CampaignReport, error)
+	Campaigns(ctx context.Context, f readmodels.CampaignFilter) (readmodels.Page[readmodels.CampaignRow], error)
 	SearchArticles(ctx context.Context, s readmodels.ArticleSearch) ([]readmodels.ArticleHit, error)
 	TicketArticles(ctx context.Context, ticketID string) ([]readmodels.LinkedArticle, error)
 	KnowledgeStats(ctx context.Context) (readmodels.KnowledgeStats, error)
@@ -121,4 +122,8 @@ func (noEngagement) SegmentAccounts(context.Context, readmodels.SegmentQuery) (r
 
 func (noEngagement) SegmentContacts(context.Context, readmodels.SegmentQuery) (readmodels.Page[readmodels.ContactRow], error) {
 	return readmodels.Page[readmodels.ContactRow]{}, errNoEngagement
+}
+
+func (noEngagement) Campaigns(context.Context, readmodels.CampaignFilter) (readmodels.Page[readmodels.CampaignRow], error) {
+	return readmodels.Page[readmodels.CampaignRow]{}, errNoEngagement
 }

@@ -123,6 +123,13 @@ func TestMarketingAndServiceScenario(t *testing.T) {
 		t.Fatalf("campaign A: %s", c.raw)
 	}
 
+	list := tr.read("sales", "/v1/campaigns?status=planned")
+	if items := list.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != campA ||
+		items[0].(map[string]any)["actual_cost"] != "4000.00" {
+		t.Errorf("planned campaigns: %s", list.raw)
+	}
+	refused(t, e, 400, "channel", func() response { return e.do("sales", "GET", "/v1/campaigns?channel=radio", nil) })
+
 	// A web form for campaign A (admin only).
 	e.must(403, e.do("sales", "POST", "/v1/webforms", map[string]any{"name": "x", "campaign_id": campA}))
 	form := tr.cmd(201, "admin", "POST", "/v1/webforms", map[string]any{"name": "Webinar sign-up", "campaign_id": campA,

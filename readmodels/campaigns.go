@@ -3,6 +3,8 @@ package readmodels
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -133,4 +135,82 @@ func (q *Queries) AccountsByNormalizedName(ctx context.Context, names []string) 
 		out[n] = id
 	}
 	return out, rows.Err()
+}
+
+// CampaignRow is one campaign of GET /v1/campaigns. Money is decimal
+// text; EndDate is null when open-ended.
+type CampaignRow struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Channel    string    `json:"channel"`
+	StartDate  string    `json:"start_date"`
+	EndDate    *string   `json:"end_date"`
+	Budget     string    `json:"budget"`
+	ActualCost string    `json:"actual_cost"`
+	Currency   string    `json:"currency"`
+	Status     string    `json:"status"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// CampaignFilter selects campaigns; empty fields do not filter. Limit and
+// Cursor are as in LeadFilter.
+type CampaignFilter struct {
+	Status, Channel string
+	Limit           int
+	Cursor          string
+}
+
+// Campaigns returns a page of campaigns matching f, oldest created first.
+// Errors: ErrInvalid for a malformed cursor, limit or filter value.
+func (q *Queries) Campaigns(ctx context.Context, f CampaignFilter) (Page[CampaignRow], error) {
+	var w where
+	if err := w.equal("status", "status", f.Status); err != nil {
+		return Page[CampaignRow]{}, err
+	}
+	if err := w.equal("channel", "channel", f.Channel); err != nil {
+		return Page[CampaignRow]{}, err
+	}
+	limit := f.Limit
+	switch {
+	case limit == 0:
+		limit = DefaultLimit
+	case limit < 0 || limit > MaxLimit:
+		return Page[CampaignRow]{}, fmt.Errorf("%w: limit must be from 1 to %d", ErrInvalid, MaxLimit)
+	}
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return Page[CampaignRow]{}, err
+		}
+		w.conds = append(w.conds, fmt.Sprintf("(created_at, id) > (%s::timestamptz, %s::text)", w.arg(at), w.arg(id)))
+	}
+	sql := `SELECT id, name, channel, to_char(start_date, 'YYYY-MM-DD'), to_char(end_date, 'YYYY-MM-DD'),
+		budget::text, actual_cost::text, currency, status, created_at FROM ` + engagementSchema + `.campaigns`
+	if len(w.conds) > 0 {
+		sql += " WHERE " + strings.Join(w.conds, " AND ")
+	}
+	sql += " ORDER BY created_at, id LIMIT " + w.arg(limit+1)
+	rows, err := q.pool.Query(ctx, sql, w.args...)
+	if err != nil {
+		return Page[CampaignRow]{}, fmt.Errorf("list campaigns: %w", err)
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (CampaignRow, error) {
+		var c CampaignRow
+		err := r.Scan(&c.ID, &c.Name, &c.Channel, &c.StartDate, &c.EndDate, &c.Budget, &c.ActualCost, &c.Currency, &c.Status, &c.CreatedAt)
+		c.CreatedAt = c.CreatedAt.UTC()
+		return c, err
+	})
+	if err != nil {
+		return Page[CampaignRow]{}, fmt.Errorf("list campaigns: %w", err)
+	}
+	page := Page[CampaignRow]{Items: items}
+	if page.Items == nil {
+		page.Items = []CampaignRow{}
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		c := encodeCursor(page.Items[limit-1].CreatedAt, page.Items[limit-1].ID)
+		page.NextCursor = &c
+	}
+	return page, nil
 }
