@@ -17,6 +17,7 @@ type EngagementCommands interface {
 	ChangeCampaignStatus(ctx context.Context, c *commands.ChangeCampaignStatus) error
 	Campaign(ctx context.Context, id string, asOf time.Time) (aggregates.CampaignView, int64, error)
 	CreateWebForm(ctx context.Context, c *commands.CreateWebForm) error
+	DisableWebForm(ctx context.Context, c *commands.DisableWebForm) error
 	WebForm(ctx context.Context, id string, asOf time.Time) (aggregates.WebFormView, int64, error)
 	WebFormByToken(ctx context.Context, token string) (aggregates.WebFormView, error)
 	SubmitWebForm(ctx context.Context, c *commands.SubmitWebForm) error

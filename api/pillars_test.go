@@ -205,6 +205,21 @@ func TestMarketingAndServiceScenario(t *testing.T) {
 	if pre := e.do("", "OPTIONS", "/f/"+token, nil, "Origin", "https://evil.example"); pre.status != 403 || pre.header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("preflight from another origin: %d %v", pre.status, pre.header)
 	}
+	// A disabled form's token answers 404 and stores nothing.
+	spare := tr.cmd(201, "admin", "POST", "/v1/webforms", map[string]any{"name": "Old form"})
+	refused(t, e, 400, "reason", func() response {
+		return e.do("admin", "POST", "/v1/webforms/"+spare.str("id")+"/disable", map[string]any{})
+	})
+	tr.cmd(200, "admin", "POST", "/v1/webforms/"+spare.str("id")+"/disable", map[string]any{"reason": "campaign over"})
+	if f := e.must(200, e.do("admin", "GET", "/v1/webforms/"+spare.str("id"), nil)); f.body["active"] != false {
+		t.Errorf("disabled form: %s", f.raw)
+	}
+	step += time.Minute
+	after(step)
+	refused(t, e, 404, "", func() response {
+		return e.post(spare.str("token"), "application/json", `{"name":"A","company":"B","email":"late@example.com"}`)
+	})
+
 	// The request audit records every submission, accepted or refused.
 	reqs := e.must(200, e.do("auditor", "GET", "/v1/audit/requests?limit=500", nil))
 	counts := map[float64]int{}
@@ -214,7 +229,7 @@ func TestMarketingAndServiceScenario(t *testing.T) {
 			counts[m["status"].(float64)]++
 		}
 	}
-	if counts[200] != 4 || counts[429] != 5 || counts[400] != 4 || counts[403] != 1 || counts[404] != 1 || counts[413] != 1 || counts[415] != 1 {
+	if counts[200] != 4 || counts[429] != 5 || counts[400] != 4 || counts[403] != 1 || counts[404] != 2 || counts[413] != 1 || counts[415] != 1 {
 		t.Errorf("request audit of the form posts by status: %v", counts)
 	}
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -141,6 +142,16 @@ func (s *server) webFormAdminRoutes(r chi.Router) {
 			},
 		})
 	})
+	r.With(require(permForms)).Post("/webforms/{id}/disable", s.entityCommand(false, func(id string, body []byte) (func(context.Context, *commands.Envelope) error, error) {
+		var req struct {
+			Reason string `json:"reason"`
+		}
+		if err := decodeStrict(body, &req); err != nil {
+			return nil, err
+		}
+		c := commands.DisableWebForm{FormID: id, Reason: req.Reason}
+		return bind(&c, s.cmds.DisableWebForm), nil
+	}))
 	r.With(require(permForms)).Get("/webforms/{id}", readByID(s, s.cmds.WebForm))
 }
 
