@@ -603,3 +603,33 @@ func decodeInto(t *testing.T, raw []byte, v any) {
 		t.Fatalf("decode %s: %v", raw, err)
 	}
 }
+
+// TestWebFormPerFormLimit: a form's own limit holds whatever the
+// addresses, and refills with the (test) clock.
+func TestWebFormPerFormLimit(t *testing.T) {
+	clock := &testClock{now: pillarsT0}
+	e := newEnvWith(t, func(c *app.Config) {
+		c.Clock = clock.Now
+		c.HTTP.Engagement.WebForms = api.WebFormLimits{PerIP: api.RateLimit{PerSecond: 100, Burst: 100},
+			PerForm: api.RateLimit{PerSecond: 1, Burst: 2}, MaxBody: 1 << 10}
+	})
+	token := e.must(201, e.do("admin", "POST", "/v1/webforms", map[string]any{"name": "F"})).str("token")
+	body := func(i int) string {
+		return fmt.Sprintf(`{"name":"P%d","company":"C","email":"p%d@example.com"}`, i, i)
+	}
+	e.must(200, e.post(token, "application/json", body(1)))
+	e.must(200, e.post(token, "application/json", body(2)))
+	before := e.eventCount()
+	r := refused(t, e, 429, "", func() response { return e.post(token, "application/json", body(3)) })
+	if r.header.Get("Retry-After") != "1" || r.str("code") != "rate_limited" {
+		t.Errorf("429: %v %s", r.header, r.raw)
+	}
+	clock.set(pillarsT0.Add(time.Second))
+	e.must(200, e.post(token, "application/json", body(3)))
+	if e.eventCount() != before+1 {
+		t.Error("the post after the refill was not stored")
+	}
+	refused(t, e, 413, "", func() response {
+		return e.post(token, "application/json", `{"name":"`+strings.Repeat("x", 2<<10)+`"}`)
+	})
+}
