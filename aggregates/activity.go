@@ -16,6 +16,7 @@ type ActivityLoggedEvent struct {
 	Body       string     `json:"body,omitempty"`
 	DueAt      *time.Time `json:"due_at,omitempty"`
 	Done       bool       `json:"done"`
+	OwnerID    string     `json:"owner_id,omitempty"`
 	LoggedAt   time.Time  `json:"logged_at"`
 }
 
@@ -27,9 +28,9 @@ func (ActivityLoggedEvent) SchemaVersion() int { return 1 }
 
 // LogActivity is the command that logs an activity.
 type LogActivity struct {
-	ActivityID, Kind, Subject, Body string
-	DueAt                           *time.Time
-	Done                            bool
+	ActivityID, Kind, Subject, Body, OwnerID string
+	DueAt                                    *time.Time
+	Done                                     bool
 }
 
 // logActivity validates c for the entity of the given type and id.
@@ -43,13 +44,16 @@ func logActivity(entityType, entityID string, c LogActivity, now time.Time) ([]E
 	if err := optional("body", c.Body, maxLongText); err != nil {
 		return nil, err
 	}
+	if err := optional("owner_id", c.OwnerID, maxShortText); err != nil {
+		return nil, err
+	}
 	var due *time.Time
 	if c.DueAt != nil {
 		d := utc(*c.DueAt)
 		due = &d
 	}
 	return []Event{ActivityLoggedEvent{ActivityID: c.ActivityID, EntityType: entityType, EntityID: entityID,
-		Kind: c.Kind, Subject: c.Subject, Body: c.Body, DueAt: due, Done: c.Done, LoggedAt: utc(now)}}, nil
+		Kind: c.Kind, Subject: c.Subject, Body: c.Body, DueAt: due, Done: c.Done, OwnerID: c.OwnerID, LoggedAt: utc(now)}}, nil
 }
 
 // LogActivity logs an activity on the lead; converted and disqualified

@@ -141,6 +141,8 @@ func (t *Ticket) applyAutomation(e Event) {
 		t.breached[e.Target] = true
 	case TicketSurveyRequestedEvent:
 		t.surveyRequested = true
+	case TicketArticleLinkedEvent:
+		t.articles = append(t.articles, e.ArticleID)
 	}
 }
 

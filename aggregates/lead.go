@@ -127,7 +127,7 @@ type CaptureLead struct {
 // LeadContactChannels and LeadContactOutcomes are the allowed values of a
 // contact attempt.
 var (
-	LeadContactChannels = []string{"call", "email", "meeting", "chat"}
+	LeadContactChannels = []string{"call", "email", "meeting", "chat", "web"}
 	LeadContactOutcomes = []string{"reached", "no_answer", "left_message", "bounced"}
 )
 

@@ -210,6 +210,7 @@ type Ticket struct {
 	activities         int
 	breached           map[string]bool
 	surveyRequested    bool
+	articles           []string
 }
 
 // NewTicket returns an empty ticket with the given id.

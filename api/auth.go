@@ -69,6 +69,7 @@ const (
 	permEvents       = "events:read"      // the global event feed
 	permCompliance   = "audit:compliance" // the request audit and log verification
 	permKeys         = "keys:admin"
+	permForms        = "forms:admin" // web-to-lead forms (admin only)
 )
 
 // rolePermissions is the role table of API.md.

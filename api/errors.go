@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"crm/commands"
+	"crm/internal/csvimport"
 )
 
 // Error kinds: the fixed set of values an error's ErrorKind method returns.
@@ -141,6 +144,17 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 		if name, msg := f.ErrorField(); msg != "" {
 			p.Errors = []FieldError{{Field: name, Message: msg}}
 		}
+	}
+	var rows *commands.ImportInvalidError
+	if errors.As(err, &rows) {
+		// An import's invalid values: each with its CSV row and column.
+		for _, pr := range rows.Problems {
+			p.Errors = append(p.Errors, FieldError{Field: pr.Field, Message: pr.Message, Row: pr.Row, Column: pr.Column})
+		}
+	}
+	var file *csvimport.Error
+	if errors.As(err, &file) && len(p.Errors) == 1 {
+		p.Errors[0].Row, p.Errors[0].Column = file.Row, file.Column
 	}
 	if c, ok := ke.(conflictingError); ok {
 		p.ConflictingID = c.ConflictingID()

@@ -37,31 +37,53 @@ const maxListParam = 200
 // listRoutes mounts the entity lists: GET /leads, /accounts, /contacts,
 // /opportunities and /tickets.
 func (s *server) listRoutes(r chi.Router) {
-	r.With(require(permSalesRead)).Get("/leads", listHandler(s, parseLeadFilter,
+	r.With(require(permSalesRead)).Get("/leads", listOrExport(s, "leads", leadColumns, listsProjector, parseLeadFilter,
 		func(ctx context.Context, f readmodels.LeadFilter) (readmodels.Page[readmodels.LeadRow], error) {
 			return s.lists.Leads(ctx, f)
+		}, func(f readmodels.LeadFilter, c string) readmodels.LeadFilter {
+			f.Limit, f.Cursor = exportChunk, c
+			return f
 		}))
-	r.With(require(permAccountsRead)).Get("/accounts", listHandler(s, parseAccountFilter,
+	accounts := listOrExport(s, "accounts", accountColumns, listsProjector, parseAccountFilter,
 		func(ctx context.Context, f readmodels.AccountFilter) (readmodels.Page[readmodels.AccountRow], error) {
 			return s.lists.Accounts(ctx, f)
-		}))
-	r.With(require(permAccountsRead)).Get("/contacts", listHandler(s, parseContactFilter,
+		}, func(f readmodels.AccountFilter, c string) readmodels.AccountFilter {
+			f.Limit, f.Cursor = exportChunk, c
+			return f
+		})
+	r.With(require(permAccountsRead)).Get("/accounts", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("health") {
+			s.accountsByHealth(w, r)
+			return
+		}
+		accounts(w, r)
+	})
+	r.With(require(permAccountsRead)).Get("/contacts", listOrExport(s, "contacts", contactColumns, listsProjector, parseContactFilter,
 		func(ctx context.Context, f readmodels.ContactFilter) (readmodels.Page[readmodels.ContactRow], error) {
 			return s.lists.Contacts(ctx, f)
+		}, func(f readmodels.ContactFilter, c string) readmodels.ContactFilter {
+			f.Limit, f.Cursor = exportChunk, c
+			return f
 		}))
-	r.With(require(permSalesRead)).Get("/opportunities", listHandler(s, parseOpportunityFilter,
+	r.With(require(permSalesRead)).Get("/opportunities", listOrExport(s, "opportunities", opportunityColumns, listsProjector, parseOpportunityFilter,
 		func(ctx context.Context, f readmodels.OpportunityFilter) (readmodels.Page[readmodels.OpportunityRow], error) {
 			return s.lists.Opportunities(ctx, f)
+		}, func(f readmodels.OpportunityFilter, c string) readmodels.OpportunityFilter {
+			f.Limit, f.Cursor = exportChunk, c
+			return f
 		}))
-	r.With(require(permServiceRead)).Get("/tickets", listHandler(s, parseTicketFilter,
+	r.With(require(permServiceRead)).Get("/tickets", listOrExport(s, "tickets", ticketColumns, listsProjector, parseTicketFilter,
 		func(ctx context.Context, f readmodels.TicketFilter) (readmodels.Page[readmodels.TicketRow], error) {
 			return s.lists.Tickets(ctx, f)
+		}, func(f readmodels.TicketFilter, c string) readmodels.TicketFilter {
+			f.Limit, f.Cursor = exportChunk, c
+			return f
 		}))
 }
 
 // listHandler serves one list: it parses the filter (400 naming a bad
 // parameter), honours min_position, queries and answers 200 with the page.
-func listHandler[F, T any](s *server, parse func(*http.Request) (F, error),
+func listHandler[F, T any](s *server, projector string, parse func(*http.Request) (F, error),
 	query func(context.Context, F) (readmodels.Page[T], error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		f, err := parse(r)
@@ -69,7 +91,7 @@ func listHandler[F, T any](s *server, parse func(*http.Request) (F, error),
 			s.errs.write(w, r, err)
 			return
 		}
-		if !s.caughtUp(w, r, listsProjector) {
+		if !s.caughtUp(w, r, projector) {
 			return
 		}
 		page, err := query(r.Context(), f)

@@ -19,10 +19,13 @@ type Problem struct {
 	ConflictingID string `json:"conflicting_id,omitempty"`
 }
 
-// FieldError names one invalid input field.
+// FieldError names one invalid input field; for a CSV file, also the row
+// (the header is row 1) and the column.
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	Row     int    `json:"row,omitempty"`
+	Column  string `json:"column,omitempty"`
 }
 
 // writeProblem sends p as application/problem+json.

@@ -121,12 +121,13 @@ func (s *server) activityRoute(entityType string) http.HandlerFunc {
 			Body    string     `json:"body"`
 			DueAt   *time.Time `json:"due_at"`
 			Done    bool       `json:"done"`
+			OwnerID string     `json:"owner_id"`
 		}
 		if err := decodeStrict(body, &req); err != nil {
 			return nil, err
 		}
 		c := commands.LogActivity{EntityType: entityType, EntityID: id}
-		c.Kind, c.Subject, c.Body, c.DueAt, c.Done = req.Kind, req.Subject, req.Body, req.DueAt, req.Done
+		c.Kind, c.Subject, c.Body, c.DueAt, c.Done, c.OwnerID = req.Kind, req.Subject, req.Body, req.DueAt, req.Done, req.OwnerID
 		return bind(&c, s.cmds.LogActivity), nil
 	})
 }

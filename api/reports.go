@@ -65,7 +65,7 @@ func (s *server) reportRoutes(r chi.Router) {
 			s.errs.write(w, r, err)
 			return
 		}
-		if !s.caughtUp(w, r, reportsProjector, readmodels.CashProjector) {
+		if !s.caughtUp(w, r, reportsProjector, readmodels.CashProjector, engagementProjector) {
 			return
 		}
 		d, err := s.reports.Dashboard(r.Context(), readmodels.DashboardFilter{From: from, To: to})

@@ -279,7 +279,7 @@ func TestReportsHandComputed(t *testing.T) {
 		"service":{"open_tickets":2,"open_by_priority":{"urgent":0,"high":0,"normal":1,"low":1},
 			"tickets_opened":4,"sla_breaches":{"first_response":1,"resolution":1,"tickets":1},
 			"average_first_response_seconds":7800,"average_resolution_seconds":90000,
-			"average_satisfaction":4,"satisfaction_responses":2},
+			"average_satisfaction":4,"satisfaction_responses":2,"tickets_resolved_with_article":0},
 		"receivables":{"date":"2027-01-06","currencies":[]}}`)
 
 	// From T0+9 d the lost deal (closed T0+8 d) and every ticket drop

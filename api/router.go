@@ -73,6 +73,10 @@ type Options struct {
 	// RequestTimeout bounds each request's work (zero: none): at the
 	// deadline it is cancelled and answered 503.
 	RequestTimeout time.Duration
+	// Engagement configures the marketing and service routes (campaigns,
+	// web forms, knowledge base, imports, customer 360, tasks); without
+	// its Queries their read-model routes answer 503.
+	Engagement Engagement
 }
 
 // NewRouter returns the HTTP handler. It fails only when the metrics cannot
@@ -123,6 +127,16 @@ func NewRouter(o Options) (http.Handler, error) {
 	if s.custom == nil {
 		s.custom = noCustomReports{}
 	}
+	s.engagement = o.Engagement
+	if s.engagement.Queries == nil {
+		s.engagement.Queries = noEngagement{}
+	}
+	if s.engagement.Now == nil {
+		s.engagement.Now = time.Now
+	}
+	s.segments = s.engagement.Queries
+	s.forms = newWebForms(s.engagement.WebForms, s.engagement.Now)
+	s.publicFormRoutes(r)
 	r.Route("/v1", s.routes)
 	s.root = r
 	return r, nil

@@ -70,6 +70,8 @@ type Commands interface {
 	TicketCommands
 	PrivacyCommands
 	CashCommands
+	EngagementCommands
+	SegmentCommands
 	Reads
 }
 
@@ -94,6 +96,9 @@ type server struct {
 	cash        CashReports
 	// now is the clock that dates live reports (receivables aging).
 	now func() time.Time
+	engagement  Engagement
+	segments    SegmentQueries
+	forms       *webForms
 	// root is the whole router, to name the route of a request refused
 	// before routing.
 	root chi.Routes
@@ -122,4 +127,11 @@ func (s *server) routes(r chi.Router) {
 	s.quoteRoutes(r)
 	s.orderRoutes(r)
 	s.forecastRoutes(r)
+	s.campaignRoutes(r)
+	s.webFormAdminRoutes(r)
+	s.knowledgeRoutes(r)
+	s.importRoutes(r)
+	s.customerRoutes(r)
+	s.taskRoutes(r)
+	s.segmentRoutes(r)
 }

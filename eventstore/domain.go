@@ -19,6 +19,11 @@ func DomainRegistry() (*Registry, error) {
 	all = append(all, aggregates.QuoteEvents()...)
 	all = append(all, aggregates.OrderEvents()...)
 	all = append(all, aggregates.ForecastEvents()...)
+	all = append(all, aggregates.CampaignEvents()...)
+	all = append(all, aggregates.WebFormEvents()...)
+	all = append(all, aggregates.ArticleEvents()...)
+	all = append(all, aggregates.TaskEvents()...)
+	all = append(all, aggregates.SegmentEvents()...)
 	for _, e := range all {
 		if err := r.Register(e.TypeName(), e.SchemaVersion(), e); err != nil {
 			return nil, err

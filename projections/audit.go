@@ -270,7 +270,7 @@ func describeAudit(ev Event) auditDescription {
 	d := auditDescription{changes: auditChanges{}}
 	for _, describe := range []func(Event, *auditDescription) bool{
 		describeLeadAudit, describeAccountAudit, describeOpportunityAudit,
-		describeTicketAudit, describeActivityAudit, describeAutomationAudit, describeCashAudit,
+		describeTicketAudit, describeActivityAudit, describeAutomationAudit, describeCashAudit, describeEngagementAudit,
 	} {
 		if describe(ev, &d) {
 			return d
@@ -523,6 +523,7 @@ func describeActivityAudit(ev Event, d *auditDescription) bool {
 		c.set("kind", e.Kind)
 		c.set("subject", e.Subject)
 		c.set("body", e.Body)
+		c.set("owner_id", e.OwnerID)
 		if e.DueAt != nil {
 			c.set("due_at", e.DueAt.UTC())
 		}

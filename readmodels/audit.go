@@ -59,12 +59,19 @@ const (
 	AuditQuote     = "quote"
 	AuditOrder     = "order"
 	AuditForecast  = "forecast"
+	// AuditCampaign, AuditWebForm and AuditArticle are marketing
+	// campaigns, web-to-lead forms and knowledge-base articles.
+	AuditCampaign = "campaign"
+	AuditWebForm  = "webform"
+	AuditArticle  = "article"
+	// AuditSegment is a saved segment.
+	AuditSegment = "segment"
 )
 
 // AuditEntityTypes are the values of AuditEntry.EntityType and of
 // AuditFilter.EntityType.
 var AuditEntityTypes = []string{AuditLead, AuditAccount, AuditContact, AuditOpportunity, AuditTicket, AuditSubject,
-	AuditProduct, AuditPriceBook, AuditQuote, AuditOrder, AuditForecast}
+	AuditProduct, AuditPriceBook, AuditQuote, AuditOrder, AuditForecast, AuditCampaign, AuditWebForm, AuditArticle, AuditSegment}
 
 // AuditExportChunk is how many entries AuditEach reads per query.
 const AuditExportChunk = 1000
@@ -256,6 +263,11 @@ func scanAuditEntry(row pgx.CollectableRow) (AuditEntry, error) {
 		&changes, &e.CommandID, &e.CorrelationID, &e.CausationID); err != nil {
 		return e, err
 	}
+	return finishAuditEntry(e, changes)
+}
+
+// finishAuditEntry completes a scanned entry with its changes.
+func finishAuditEntry(e AuditEntry, changes []byte) (AuditEntry, error) {
 	e.RecordedAt = e.RecordedAt.UTC()
 	if err := json.Unmarshal(changes, &e.Changes); err != nil {
 		return e, fmt.Errorf("changes of %s: %w", e.Position, err)

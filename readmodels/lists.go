@@ -393,12 +393,17 @@ func (q *Queries) Leads(ctx context.Context, f LeadFilter) (Page[LeadRow], error
 	if err := w.search(f.Q, "name", "email", "company"); err != nil {
 		return Page[LeadRow]{}, err
 	}
-	return listPage(ctx, q, &w, listQuery{
+	return q.leadsWhere(ctx, &w, f.Limit, f.Cursor, f.Sort)
+}
+
+// leadsWhere is a page of leads matching w, in the order sort names.
+func (q *Queries) leadsWhere(ctx context.Context, w *where, limit int, cursor, sort string) (Page[LeadRow], error) {
+	return listPage(ctx, q, w, listQuery{
 		table: "leads",
 		columns: `id, status, name, company, email, phone, source, campaign, region, industry, company_size, owner_id,
 			contact_attempts, disqualification_reason, account_id, contact_id, opportunity_id, captured_at, converted_at,
 			updated_at`,
-		limit: f.Limit, cursor: f.Cursor, sort: f.Sort,
+		limit: limit, cursor: cursor, sort: sort,
 	}, leadSorts, func(row pgx.CollectableRow) (LeadRow, error) {
 		var l LeadRow
 		err := row.Scan(&l.ID, &l.Status, &l.Name, &l.Company, &l.Email, &l.Phone, &l.Source, &l.Campaign, &l.Region,
@@ -429,10 +434,15 @@ func (q *Queries) Accounts(ctx context.Context, f AccountFilter) (Page[AccountRo
 	if err := w.search(f.Q, "name"); err != nil {
 		return Page[AccountRow]{}, err
 	}
-	return listPage(ctx, q, &w, listQuery{
+	return q.accountsWhere(ctx, &w, f.Limit, f.Cursor, f.Sort)
+}
+
+// accountsWhere is a page of accounts matching w, in the order sort names.
+func (q *Queries) accountsWhere(ctx context.Context, w *where, limit int, cursor, sort string) (Page[AccountRow], error) {
+	return listPage(ctx, q, w, listQuery{
 		table:   "accounts",
 		columns: `id, name, industry, size, region, tier, owner_id, tags, opened_at, updated_at`,
-		limit:   f.Limit, cursor: f.Cursor, sort: f.Sort,
+		limit:   limit, cursor: cursor, sort: sort,
 	}, accountSorts, func(row pgx.CollectableRow) (AccountRow, error) {
 		var a AccountRow
 		err := row.Scan(&a.ID, &a.Name, &a.Industry, &a.Size, &a.Region, &a.Tier, &a.OwnerID, &a.Tags, &a.OpenedAt, &a.UpdatedAt)
@@ -455,10 +465,15 @@ func (q *Queries) Contacts(ctx context.Context, f ContactFilter) (Page[ContactRo
 	if err := w.search(f.Q, "name", "email"); err != nil {
 		return Page[ContactRow]{}, err
 	}
-	return listPage(ctx, q, &w, listQuery{
+	return q.contactsWhere(ctx, &w, f.Limit, f.Cursor, f.Sort)
+}
+
+// contactsWhere is a page of contacts matching w, in the order sort names.
+func (q *Queries) contactsWhere(ctx context.Context, w *where, limit int, cursor, sort string) (Page[ContactRow], error) {
+	return listPage(ctx, q, w, listQuery{
 		table:   "contacts",
 		columns: `id, account_id, name, email, phone, title, role, added_at`,
-		limit:   f.Limit, cursor: f.Cursor, sort: f.Sort,
+		limit:   limit, cursor: cursor, sort: sort,
 	}, contactSorts, func(row pgx.CollectableRow) (ContactRow, error) {
 		var c ContactRow
 		err := row.Scan(&c.ID, &c.AccountID, &c.Name, &c.Email, &c.Phone, &c.Title, &c.Role, &c.AddedAt)

@@ -611,6 +611,9 @@ type ServiceDashboard struct {
 	AverageResolutionSeconds    *float64         `json:"average_resolution_seconds"`
 	AverageSatisfaction         *float64         `json:"average_satisfaction"`
 	SatisfactionResponses       int64            `json:"satisfaction_responses"`
+	// ResolvedWithArticle counts the period's tickets that are resolved or
+	// closed and had a knowledge-base article linked.
+	ResolvedWithArticle int64 `json:"tickets_resolved_with_article"`
 }
 
 // SLABreaches counts recorded breaches: late first responses, late
@@ -702,6 +705,12 @@ func (q *Queries) Dashboard(ctx context.Context, f DashboardFilter) (Dashboard, 
 	s.AverageResolutionSeconds = avgSecondsOf(resSum, resN)
 	s.AverageSatisfaction = avgOf(satSum, satN, 2)
 	s.SatisfactionResponses = satN
+	kw, ka := timeRange("opened_at", f.From, f.To, []string{"status IN ('resolved', 'closed')",
+		"EXISTS (SELECT 1 FROM " + engagementSchema + ".ticket_articles k WHERE k.ticket_id = report_tickets.id)"}, nil)
+	if err := q.pool.QueryRow(ctx, `SELECT count(*) FROM `+reportsSchema+`report_tickets`+whereClause(kw), ka...).
+		Scan(&s.ResolvedWithArticle); err != nil {
+		return d, fmt.Errorf("dashboard tickets resolved with an article: %w", err)
+	}
 	return d, nil
 }
 

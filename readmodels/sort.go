@@ -112,3 +112,22 @@ func decodeCursor(c, sort string) (listCursor, error) {
 	}
 	return lc, nil
 }
+
+// encodeTimeCursor is the cursor after the row at (at, id) of a list kept
+// in one order by time.
+func encodeTimeCursor(at time.Time, id string) string {
+	return encodeCursor("created", at.UTC().Format(time.RFC3339Nano), id)
+}
+
+// decodeTimeCursor parses a cursor of encodeTimeCursor.
+func decodeTimeCursor(c string) (time.Time, string, error) {
+	lc, err := decodeCursor(c, "created")
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	at, err := time.Parse(time.RFC3339Nano, lc.Value)
+	if err != nil {
+		return time.Time{}, "", ErrCursor
+	}
+	return at, lc.ID, nil
+}

@@ -73,12 +73,14 @@ func Register(b *Backbone, d Deadlines, reads Reads, settings *Settings) {
 	}{
 		{AutoAssignment, a.assign}, {AutoScoring, a.score}, {AutoApproval, a.approval}, {AutoOnboarding, a.onboarding},
 		{AutoVIP, a.vip}, {AutoSLA, a.slaSchedule}, {AutoSurvey, a.surveySchedule}, {AutoOverdue, a.overdueSchedule},
+		{AutoTaskReminder, a.taskSchedule},
 	} {
 		b.AddAutomation(automation{name: x.name, handle: x.handle})
 	}
 	d.Handle(AutoSLA, a.slaFire)
 	d.Handle(AutoSurvey, a.surveyFire)
 	d.Handle(AutoOverdue, a.overdueFire)
+	d.Handle(AutoTaskReminder, a.taskFire)
 }
 
 type automation struct {
@@ -485,4 +487,5 @@ type CommandHandlers interface {
 	RemindOverdue(ctx context.Context, c *commands.RemindOverdue) error
 	CreateOrder(ctx context.Context, c *commands.CreateOrder) error
 	RemindCollection(ctx context.Context, c *commands.RemindCollection) error
+	RemindTask(ctx context.Context, c *commands.RemindTask) error
 }

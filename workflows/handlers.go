@@ -15,5 +15,6 @@ func AddCommands(b *Backbone, h CommandHandlers) error {
 		cqrs.NewCommandHandler("RemindOverdue", h.RemindOverdue),
 		cqrs.NewCommandHandler("CreateOrder", h.CreateOrder),
 		cqrs.NewCommandHandler("RemindCollection", h.RemindCollection),
+		cqrs.NewCommandHandler("RemindTask", h.RemindTask),
 	)
 }

@@ -31,6 +31,7 @@ commands:
             seal: seal the log now and export the newest seal as an anchor
   reports   apply FILE (YAML), list, rebuild NAME, drop NAME: analysts' reports
   bench     measure the engine against its PostgreSQL's raw limits (--quick, --json FILE)
+  import    leads|accounts|contacts FILE.csv [--map ...] [--dry-run]: create records from a CSV file
   version   print the version
 
 Run "crm <command> -h" for a command's flags.`
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = reportsCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = benchCmd(ctx, args[1:], stdout, stderr)
+	case "import":
+		err = importCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "crm", versionString())
 		return 0
@@ -71,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, usageText)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "crm: unknown command %q (want serve, migrate, keys, projections, events, audit, reports, bench or version)\n", args[0])
+		fmt.Fprintf(stderr, "crm: unknown command %q (want serve, migrate, keys, projections, events, audit, reports, bench, import or version)\n", args[0])
 		return 2
 	}
 	var ue *usageError

@@ -136,6 +136,10 @@ type HTTPConfig struct {
 	RateLimit api.RateLimit
 	// RequestTimeout bounds each request's work (zero: none).
 	RequestTimeout time.Duration
+	// Engagement tunes the marketing and service routes (web form limits,
+	// extra timeline sources and health factors); its Queries default to
+	// the read models and its clock to Config.Clock.
+	Engagement api.Engagement
 	// RequestSpoolDir is where request audit entries wait, durably, while
 	// the database is unreachable; empty means DataDir/request-audit-spool
 	// when Database.DataDir is set, else entries wait in memory.
@@ -457,6 +461,13 @@ func (a *App) buildHTTP(context.Context) error {
 		Cash: cashReports{q: a.Queries, engine: a.Engine}, Clock: a.cfg.Clock}
 	if a.Integrity != nil {
 		o.Verifier = a.Integrity
+	}
+	o.Engagement = hc.Engagement
+	if o.Engagement.Queries == nil {
+		o.Engagement.Queries = a.Queries
+	}
+	if o.Engagement.Now == nil {
+		o.Engagement.Now = a.cfg.Clock
 	}
 	if a.Backbone != nil {
 		o.Automations = workflows.Service{Settings: a.Settings, Dead: a.Backbone.DeadLetters()}

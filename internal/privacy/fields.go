@@ -50,6 +50,8 @@ func personalOf(typ string) (personal, bool) {
 		return personal{fields: []string{"note"}, entityType: EntityLead, entityField: "lead_id", freeText: true}, true
 	case "activity.logged.v1":
 		return personal{fields: []string{"subject", "body"}, entityField: "entity_id", typeField: "entity_type", freeText: true}, true
+	case "task.reminder_due.v1":
+		return personal{fields: []string{"subject"}, entityField: "entity_id", typeField: "entity_type", freeText: true}, true
 	}
 	return personal{}, false
 }
