@@ -25,6 +25,8 @@ func TestSubSecondDurationsKeepTheirFractions(t *testing.T) {
 				RespondedAt: t0.Add(after)}))
 	}
 	project(t, pool, NewReports(), events...)
+	project(t, pool, NewEngagement()) // the dashboard also reads its tables
+	project(t, pool, NewCash())
 	d, err := readmodels.New(pool).Dashboard(context.Background(), readmodels.DashboardFilter{})
 	if err != nil {
 		t.Fatal(err)
