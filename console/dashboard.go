@@ -194,12 +194,21 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, ss *session)
 	c.render(w, r, http.StatusOK, "dashboard", p)
 }
 
-// duration shows seconds as a rounded duration, or a dash for none.
+// duration shows seconds as a duration rounded to the second, or to the
+// tenth under a minute and the millisecond under a second (a response
+// within the second is not shown as 0s), or a dash for none.
 func duration(secs *float64) string {
 	if secs == nil {
 		return "—"
 	}
-	return (time.Duration(*secs) * time.Second).Round(time.Second).String()
+	d := time.Duration(*secs * float64(time.Second))
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }
 
 // monthEnd is the day after a YYYY-MM month ends, for closing_before.
