@@ -67,6 +67,22 @@ type Options struct {
 	// RequestTimeout bounds each request's work (zero: none): at the
 	// deadline it is cancelled and answered 503.
 	RequestTimeout time.Duration
+	// Observer, when set, watches every request and command (metrics
+	// and traces).
+	Observer Observer
+}
+
+// Observer watches the HTTP layer at work.
+type Observer interface {
+	// Middleware wraps the handling of every request; it runs before
+	// the correlation id is chosen, and may set a request's
+	// X-Correlation-ID header.
+	Middleware(next http.Handler) http.Handler
+	// StartCommand is called as a command runs, with the command's route
+	// pattern and id; done is called once with its outcome (accepted,
+	// refused, conflict, replayed, invalid or failed), the refusal's
+	// code, the stream the command is about and the version it left.
+	StartCommand(ctx context.Context, command, commandID string) (_ context.Context, done func(outcome, code, stream string, version int64))
 }
 
 // NewRouter returns the HTTP handler. It fails only when the metrics cannot
@@ -85,6 +101,9 @@ func NewRouter(o Options) (http.Handler, error) {
 	}
 	errs := errorWriter{log: o.Logger}
 	r := chi.NewRouter()
+	if o.Observer != nil {
+		r.Use(o.Observer.Middleware)
+	}
 	r.Use(correlation, m.middleware, recoverer(errs), timeLimited(o.RequestTimeout))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		errs.write(w, r, requestErr(kindNotFound, "no route for "+r.URL.Path))
@@ -108,7 +127,7 @@ func NewRouter(o Options) (http.Handler, error) {
 	r.Get("/openapi.json", serveOpenAPI)
 	s := &server{errs: errs, keys: o.Keys, responses: o.Responses, cmds: o.Commands,
 		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports, requests: o.Requests, verifier: o.Verifier,
-		automations: o.Automations, webhooks: o.Webhooks, rateLimit: o.RateLimit}
+		automations: o.Automations, webhooks: o.Webhooks, rateLimit: o.RateLimit, observer: o.Observer}
 	s.custom = o.CustomReports
 	if s.custom == nil {
 		s.custom = noCustomReports{}

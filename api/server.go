@@ -90,6 +90,7 @@ type server struct {
 	webhooks    Webhooks
 	custom      CustomReports
 	rateLimit   RateLimit
+	observer    Observer
 	// root is the whole router, to name the route of a request refused
 	// before routing.
 	root chi.Routes
