@@ -266,7 +266,7 @@ func exported(fams map[string]*familyInfo, name string) bool {
 	return false
 }
 
-func eq(want float64) func(float64) bool       { return func(v float64) bool { return v == want } }
+func eq(want float64) func(float64) bool      { return func(v float64) bool { return v == want } }
 func atLeast(want float64) func(float64) bool { return func(v float64) bool { return v >= want } }
 
 func grepLines(text, prefix string) string {

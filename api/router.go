@@ -67,6 +67,8 @@ type Options struct {
 	// RequestTimeout bounds each request's work (zero: none): at the
 	// deadline it is cancelled and answered 503.
 	RequestTimeout time.Duration
+	// Export, when set, serves GET /v1/events/export.
+	Export EventExport
 	// Observer, when set, watches every request and command (metrics
 	// and traces).
 	Observer Observer
@@ -127,7 +129,7 @@ func NewRouter(o Options) (http.Handler, error) {
 	r.Get("/openapi.json", serveOpenAPI)
 	s := &server{errs: errs, keys: o.Keys, responses: o.Responses, cmds: o.Commands,
 		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports, requests: o.Requests, verifier: o.Verifier,
-		automations: o.Automations, webhooks: o.Webhooks, rateLimit: o.RateLimit, observer: o.Observer}
+		automations: o.Automations, webhooks: o.Webhooks, rateLimit: o.RateLimit, observer: o.Observer, export: o.Export}
 	s.custom = o.CustomReports
 	if s.custom == nil {
 		s.custom = noCustomReports{}

@@ -91,6 +91,7 @@ type server struct {
 	custom      CustomReports
 	rateLimit   RateLimit
 	observer    Observer
+	export      EventExport
 	// root is the whole router, to name the route of a request refused
 	// before routing.
 	root chi.Routes
@@ -105,6 +106,7 @@ func (s *server) routes(r chi.Router) {
 	s.ticketRoutes(r)
 	s.keyRoutes(r)
 	s.projectionRoutes(r)
+	s.exportRoutes(r)
 	s.listRoutes(r)
 	s.auditRoutes(r)
 	s.reportRoutes(r)

@@ -501,6 +501,11 @@ func (a *App) buildHTTP(context.Context) error {
 	if a.Observer != nil {
 		o.Observer = a.Observer
 	}
+	exp, err := NewExporter(a.Log, a.Codec)
+	if err != nil {
+		return err
+	}
+	o.Export = exp
 	h, err := api.NewRouter(o)
 	if err != nil {
 		return err
