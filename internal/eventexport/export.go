@@ -161,7 +161,8 @@ type row struct {
 }
 
 // flatten fills r's fields from the event's data: a string field's
-// value, any other the JSON text.
+// value, any other the JSON text. The data's top level is scanned, not
+// decoded: only the fields the index names are kept.
 func (r *row) flatten(index map[string]int) error {
 	for _, i := range r.set {
 		r.present[i], r.fields[i] = false, nil
@@ -170,27 +171,156 @@ func (r *row) flatten(index map[string]int) error {
 	if len(index) == 0 {
 		return nil
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(r.ev.Data, &obj); err != nil {
+	err := topLevel(r.ev.Data, func(key string, value []byte) error {
+		i, ok := index[key]
+		if !ok || string(value) == "null" {
+			return nil
+		}
+		if value[0] == '"' {
+			v, err := unquote(value)
+			if err != nil {
+				return fmt.Errorf("event %s field %s: %w", r.ev.ID, key, err)
+			}
+			value = v
+		}
+		if !r.present[i] {
+			r.set = append(r.set, i)
+		}
+		r.fields[i], r.present[i] = value, true
+		return nil
+	})
+	if errors.Is(err, errNotObject) {
 		// Data that is not an object has no fields; it stays in data.
 		return nil
 	}
-	for k, v := range obj {
-		i, ok := index[k]
-		if !ok || bytes.Equal(v, []byte("null")) {
-			continue
-		}
-		if len(v) > 0 && v[0] == '"' {
-			var s string
-			if err := json.Unmarshal(v, &s); err != nil {
-				return fmt.Errorf("event %s field %s: %w", r.ev.ID, k, err)
-			}
-			v = []byte(s)
-		}
-		r.fields[i], r.present[i] = v, true
-		r.set = append(r.set, i)
+	return err
+}
+
+var errNotObject = errors.New("not a JSON object")
+
+// topLevel calls f with each key of a JSON object and its value's text.
+// It checks only what it needs to find the values' ends; the data comes
+// from the event store, which holds valid JSON.
+func topLevel(data []byte, f func(key string, value []byte) error) error {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return errNotObject
 	}
-	return nil
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return nil
+	}
+	for i < len(data) {
+		if data[i] != '"' {
+			return errNotObject
+		}
+		end := stringEnd(data, i)
+		if end < 0 {
+			return errNotObject
+		}
+		rawKey := data[i:end]
+		key := string(rawKey[1 : len(rawKey)-1])
+		if bytes.IndexByte(rawKey, '\\') >= 0 {
+			k, err := unquote(rawKey)
+			if err != nil {
+				return errNotObject
+			}
+			key = string(k)
+		}
+		i = skipSpace(data, end)
+		if i >= len(data) || data[i] != ':' {
+			return errNotObject
+		}
+		i = skipSpace(data, i+1)
+		vend := valueEnd(data, i)
+		if vend < 0 || vend == i {
+			return errNotObject
+		}
+		if err := f(key, data[i:vend]); err != nil {
+			return err
+		}
+		i = skipSpace(data, vend)
+		if i >= len(data) {
+			return errNotObject
+		}
+		if data[i] == '}' {
+			return nil
+		}
+		if data[i] != ',' {
+			return errNotObject
+		}
+		i = skipSpace(data, i+1)
+	}
+	return errNotObject
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the string starting at b[i] ('"'),
+// or -1.
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// valueEnd returns the index after the JSON value starting at b[i], or -1.
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				e := stringEnd(b, j)
+				if e < 0 {
+					return -1
+				}
+				j = e - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		j++
+	}
+	return j
+}
+
+// unquote returns a JSON string's value.
+func unquote(q []byte) ([]byte, error) {
+	if bytes.IndexByte(q, '\\') < 0 {
+		return q[1 : len(q)-1], nil
+	}
+	var s string
+	if err := json.Unmarshal(q, &s); err != nil {
+		return nil, err
+	}
+	return []byte(s), nil
 }
 
 // entityType is the stream's entity type: the part before its first "-".
@@ -240,16 +370,14 @@ func Write(ctx context.Context, w io.Writer, log Log, o Options) (Stats, error) 
 	}
 	st := Stats{Last: o.Filter.After}
 	r := &row{fields: make([][]byte, len(o.Fields)), present: make([]bool, len(o.Fields))}
-	for st.Last.Compare(head) < 0 {
-		batch, err := log.ReadAll(ctx, st.Last, o.BatchSize)
-		if err != nil {
-			return st, fmt.Errorf("export: read the log after %s: %w", st.Last, err)
+	batches, stop := readAhead(ctx, log, o.Filter.After, head, o.BatchSize)
+	defer stop()
+	for b := range batches {
+		if b.err != nil {
+			return st, fmt.Errorf("export: read the log after %s: %w", st.Last, b.err)
 		}
-		if len(batch) == 0 {
-			break
-		}
-		for i := range batch {
-			ev := &batch[i]
+		for i := range b.events {
+			ev := &b.events[i]
 			if ev.Cursor.After(head) {
 				break
 			}
@@ -270,14 +398,54 @@ func Write(ctx context.Context, w io.Writer, log Log, o Options) (Stats, error) 
 		if o.Progress != nil {
 			o.Progress(st.Read, st.Written, st.Last.Minor, head.Minor)
 		}
-		if err := ctx.Err(); err != nil {
-			return st, err
-		}
+	}
+	if err := ctx.Err(); err != nil {
+		return st, err
 	}
 	if err := s.close(); err != nil {
 		return st, fmt.Errorf("export: finish: %w", err)
 	}
 	return st, nil
+}
+
+// batch is one read of the log, or the error that ended the reading.
+type batch struct {
+	events []eventstore.Event
+	err    error
+}
+
+// readAhead reads the log after `after` up to head in batches of n, one
+// batch ahead of the writer (at most three batches are held: the one
+// written, the one waiting and the one being read). It stops at head, at
+// an empty batch, after an error (sent as the last batch) or when ctx
+// ends; stop ends it and waits.
+func readAhead(ctx context.Context, log Log, after, head eventstore.Cursor, n int) (<-chan batch, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	out := make(chan batch, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(out)
+		for after.Compare(head) < 0 {
+			events, err := log.ReadAll(ctx, after, n)
+			if err == nil && len(events) == 0 {
+				return
+			}
+			select {
+			case out <- batch{events: events, err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			after = events[len(events)-1].Cursor
+		}
+	}()
+	return out, func() {
+		cancel()
+		<-done
+	}
 }
 
 // csvSink writes a header and one record per event.

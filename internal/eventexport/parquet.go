@@ -9,18 +9,30 @@ import (
 )
 
 // parquetSink writes rows of a schema of the base columns and one
-// optional string column per flattened field.
+// optional string column per flattened field, column by column: the
+// values of a batch of rows are gathered per column and handed to each
+// column's writer, which spares the writer splitting rows of a hundred
+// columns, most of them null, into columns again.
 type parquetSink struct {
 	w *parquet.Writer
 	// col is each base column's leaf index; field each flattened one's.
 	col   map[string]int
 	field []int
-	rows  []parquet.Row
+	// cols are the values of the buffered rows, per leaf column; nulls
+	// each column's null value.
+	cols  [][]parquet.Value
+	nulls []parquet.Value
 	n     int
+	// inGroup counts the rows of the open row group; rowGroup bounds it.
+	inGroup, rowGroup int
+	// arena holds the bytes of the buffered rows' string values; the
+	// writer copies them, so it is reused after every flush.
+	arena []byte
 }
 
-// parquetBatch is how many rows are handed to the writer at a time.
-const parquetBatch = 512
+// parquetBatch is how many rows are buffered before they are handed to
+// the column writers.
+const parquetBatch = 1024
 
 func newParquetSink(w io.Writer, fields []string, rowGroup int) (*parquetSink, error) {
 	g := parquet.Group{
@@ -47,7 +59,7 @@ func newParquetSink(w io.Writer, fields []string, rowGroup int) (*parquetSink, e
 		g[name] = parquet.Optional(parquet.String())
 	}
 	schema := parquet.NewSchema("event", g)
-	s := &parquetSink{col: map[string]int{}, field: make([]int, len(fields))}
+	s := &parquetSink{col: map[string]int{}, field: make([]int, len(fields)), rowGroup: rowGroup, arena: make([]byte, 0, 256<<10)}
 	leaf := map[string]int{}
 	for i, path := range schema.Columns() {
 		leaf[path[0]] = i
@@ -58,63 +70,73 @@ func newParquetSink(w io.Writer, fields []string, rowGroup int) (*parquetSink, e
 	for i, f := range fields {
 		s.field[i] = leaf[FieldPrefix+f]
 	}
-	s.w = parquet.NewWriter(w, schema, parquet.Compression(&snappy.Codec{}), parquet.MaxRowsPerRowGroup(int64(rowGroup)),
-		parquet.CreatedBy("crm", "", ""))
-	s.rows = make([]parquet.Row, parquetBatch)
-	for i := range s.rows {
-		s.rows[i] = make(parquet.Row, len(leaf))
+	s.w = parquet.NewWriter(w, schema, parquet.Compression(&snappy.Codec{}), parquet.CreatedBy("crm", "", ""))
+	s.cols = make([][]parquet.Value, len(leaf))
+	s.nulls = make([]parquet.Value, len(leaf))
+	for i := range s.cols {
+		s.cols[i] = make([]parquet.Value, 0, parquetBatch)
+		s.nulls[i] = parquet.NullValue().Level(0, 0, i)
 	}
 	return s, nil
 }
 
 func (s *parquetSink) write(r *row) error {
 	ev := r.ev
-	out := s.rows[s.n]
+	put := func(col int, v parquet.Value) { s.cols[col] = append(s.cols[col], v.Level(0, 0, col)) }
 	str := func(col, v string) {
-		i := s.col[col]
-		out[i] = parquet.ByteArrayValue([]byte(v)).Level(0, 0, i)
+		start := len(s.arena)
+		s.arena = append(s.arena, v...)
+		put(s.col[col], parquet.ByteArrayValue(s.arena[start:len(s.arena):len(s.arena)]))
 	}
 	str("cursor", ev.Cursor.String())
-	i := s.col["position"]
-	out[i] = parquet.Int64Value(int64(ev.Cursor.Minor)).Level(0, 0, i)
+	put(s.col["position"], parquet.Int64Value(int64(ev.Cursor.Minor)))
 	str("stream", ev.StreamID)
 	str("entity_type", entityType(ev.StreamID))
-	i = s.col["version"]
-	out[i] = parquet.Int64Value(ev.Version).Level(0, 0, i)
+	put(s.col["version"], parquet.Int64Value(ev.Version))
 	str("type", ev.Type)
-	i = s.col["schema_version"]
-	out[i] = parquet.Int32Value(int32(ev.SchemaVersion)).Level(0, 0, i)
-	i = s.col["recorded_at"]
-	out[i] = parquet.Int64Value(ev.RecordedAt.UnixMicro()).Level(0, 0, i)
+	put(s.col["schema_version"], parquet.Int32Value(int32(ev.SchemaVersion)))
+	put(s.col["recorded_at"], parquet.Int64Value(ev.RecordedAt.UnixMicro()))
 	str("actor", ev.Metadata.Actor)
 	str("event_id", ev.ID.String())
 	str("command_id", ev.Metadata.CommandID)
 	str("correlation_id", ev.Metadata.CorrelationID)
 	str("causation_id", ev.Metadata.CausationID)
-	i = s.col["data"]
-	out[i] = parquet.ByteArrayValue(ev.Data).Level(0, 0, i)
+	put(s.col["data"], parquet.ByteArrayValue(ev.Data))
 	for f, col := range s.field {
 		if r.present[f] {
-			out[col] = parquet.ByteArrayValue(r.fields[f]).Level(0, 1, col)
+			s.cols[col] = append(s.cols[col], parquet.ByteArrayValue(r.fields[f]).Level(0, 1, col))
 		} else {
-			out[col] = parquet.NullValue().Level(0, 0, col)
+			s.cols[col] = append(s.cols[col], s.nulls[col])
 		}
 	}
 	s.n++
-	if s.n == len(s.rows) {
+	if s.n == parquetBatch {
 		return s.flush()
 	}
 	return nil
 }
 
-// flush hands the buffered rows to the writer, which copies them.
+// flush hands the buffered rows to the column writers, which copy them,
+// and ends the row group once it holds rowGroup rows.
 func (s *parquetSink) flush() error {
 	if s.n == 0 {
 		return nil
 	}
-	_, err := s.w.WriteRows(s.rows[:s.n])
+	writers := s.w.ColumnWriters()
+	for i, values := range s.cols {
+		if _, err := writers[i].WriteRowValues(values); err != nil {
+			return err
+		}
+		s.cols[i] = values[:0]
+	}
+	s.inGroup += s.n
 	s.n = 0
-	return err
+	s.arena = s.arena[:0]
+	if s.inGroup >= s.rowGroup {
+		s.inGroup = 0
+		return s.w.Flush()
+	}
+	return nil
 }
 
 func (s *parquetSink) close() error {
