@@ -40,15 +40,25 @@ func (s *server) reportRoutes(r chi.Router) {
 		if !s.caughtUp(w, r, reportsProjector) {
 			return
 		}
+		pos, err := s.progress.Checkpoint(r.Context(), reportsProjector)
+		if err != nil {
+			s.errs.write(w, r, err)
+			return
+		}
 		f, err := s.reports.Funnel(r.Context(), readmodels.FunnelFilter{From: from, To: to, GroupBy: groupBy})
-		s.answer(w, r, f, err)
+		s.answer(w, r, funnelReport{Funnel: f, Position: pos}, err)
 	})
 	r.With(require(permReports)).Get("/reports/pipeline", func(w http.ResponseWriter, r *http.Request) {
 		if !s.caughtUp(w, r, reportsProjector) {
 			return
 		}
+		pos, err := s.progress.Checkpoint(r.Context(), reportsProjector)
+		if err != nil {
+			s.errs.write(w, r, err)
+			return
+		}
 		p, err := s.reports.Pipeline(r.Context())
-		s.answer(w, r, p, err)
+		s.answer(w, r, pipelineReport{Pipeline: p, Position: pos}, err)
 	})
 	r.With(require(permReports)).Get("/reports/dashboard", func(w http.ResponseWriter, r *http.Request) {
 		from, to, err := timeRangeParams(r)
@@ -59,10 +69,33 @@ func (s *server) reportRoutes(r chi.Router) {
 		if !s.caughtUp(w, r, reportsProjector) {
 			return
 		}
+		pos, err := s.progress.Checkpoint(r.Context(), reportsProjector)
+		if err != nil {
+			s.errs.write(w, r, err)
+			return
+		}
 		d, err := s.reports.Dashboard(r.Context(), readmodels.DashboardFilter{From: from, To: to})
-		s.answer(w, r, d, err)
+		s.answer(w, r, dashboardReport{Dashboard: d, Position: pos}, err)
 	})
 }
+
+// Each report answer says the position it reflects: the reports
+// projector's checkpoint read just before the report, so the report
+// holds every event up to it (and perhaps some after).
+type (
+	funnelReport struct {
+		readmodels.Funnel
+		Position string `json:"position"`
+	}
+	pipelineReport struct {
+		readmodels.Pipeline
+		Position string `json:"position"`
+	}
+	dashboardReport struct {
+		readmodels.Dashboard
+		Position string `json:"position"`
+	}
+)
 
 // answer writes v as 200, or the error.
 func (s *server) answer(w http.ResponseWriter, r *http.Request, v any, err error) {

@@ -619,6 +619,20 @@ func (e *Engine) changes() <-chan struct{} {
 	return e.changed
 }
 
+// Checkpoint returns the position up to which the named projector has
+// applied the log ("": nothing yet, or no such projector).
+func (e *Engine) Checkpoint(ctx context.Context, name string) (string, error) {
+	var pos string
+	err := e.pool.QueryRow(ctx, `SELECT position FROM crm_projections WHERE name = $1`, name).Scan(&pos)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("checkpoint of %s: %w", name, err)
+	}
+	return pos, nil
+}
+
 // ErrBadPosition reports a malformed position given to WaitFor.
 var ErrBadPosition = errors.New("malformed position")
 
