@@ -14,7 +14,7 @@ import (
 // column's writer, which spares the writer splitting rows of a hundred
 // columns, most of them null, into columns again.
 type parquetSink struct {
-	w *parquet.Writer
+	w *parquet.GenericWriter[any]
 	// col is each base column's leaf index; field each flattened one's.
 	col   map[string]int
 	field []int
@@ -70,7 +70,7 @@ func newParquetSink(w io.Writer, fields []string, rowGroup int) (*parquetSink, e
 	for i, f := range fields {
 		s.field[i] = leaf[FieldPrefix+f]
 	}
-	s.w = parquet.NewWriter(w, schema, parquet.Compression(&snappy.Codec{}), parquet.CreatedBy("crm", "", ""))
+	s.w = parquet.NewGenericWriter[any](w, schema, parquet.Compression(&snappy.Codec{}), parquet.CreatedBy("crm", "", ""))
 	s.cols = make([][]parquet.Value, len(leaf))
 	s.nulls = make([]parquet.Value, len(leaf))
 	for i := range s.cols {
