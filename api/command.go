@@ -55,23 +55,48 @@ type commandSpec struct {
 // runCommand is the shared path of every command route: body, decoding,
 // metadata, If-Match, idempotency, execution and the response.
 func (s *server) runCommand(w http.ResponseWriter, r *http.Request, spec commandSpec) {
+	cmdID := uuid.Must(uuid.NewV7()).String()
+	var (
+		failure  error
+		replayed bool
+		res      *commands.Result
+	)
+	if s.observer != nil {
+		ctx, done := s.observer.StartCommand(r.Context(), chi.RouteContext(r.Context()).RoutePattern(), cmdID)
+		r = r.WithContext(ctx)
+		defer func() {
+			outcome, code := commandOutcome(failure, replayed)
+			var stream string
+			var version int64
+			if res != nil {
+				version = res.Version
+				if len(res.Events) > 0 {
+					stream = res.Events[0].Stream
+				}
+			}
+			done(outcome, code, stream, version)
+		}()
+	}
+	fail := func(err error) {
+		failure = err
+		s.errs.write(w, r, err)
+	}
 	body, err := readBody(r, spec.emptyBody)
 	if err != nil {
-		s.errs.write(w, r, err)
+		fail(err)
 		return
 	}
 	if err := spec.decode(r, body); err != nil {
-		s.errs.write(w, r, err)
+		fail(err)
 		return
 	}
 	p := principalOf(r.Context())
-	cmdID := uuid.Must(uuid.NewV7()).String()
 	env := commands.Envelope{Metadata: commands.Metadata{Actor: p.Actor(), CommandID: cmdID,
 		CorrelationID: CorrelationID(r.Context()), CausationID: cmdID}}
 	if im := r.Header.Get("If-Match"); im != "" {
 		v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(strings.TrimSpace(im), "W/"), `"`), 10, 64)
 		if err != nil || v < 0 {
-			s.errs.write(w, r, badField("If-Match", `must be a version such as "3"`))
+			fail(badField("If-Match", `must be a version such as "3"`))
 			return
 		}
 		env.IfMatch = &v
@@ -80,26 +105,72 @@ func (s *server) runCommand(w http.ResponseWriter, r *http.Request, spec command
 	var hash string
 	if key != "" {
 		if len(key) > 255 || strings.ContainsFunc(key, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
-			s.errs.write(w, r, badField(IdempotencyHeader, "must be 1 to 255 visible ASCII characters"))
+			fail(badField(IdempotencyHeader, "must be 1 to 255 visible ASCII characters"))
 			return
 		}
 		sum := sha256.Sum256([]byte(r.Method + " " + chi.RouteContext(r.Context()).RoutePattern() + " " + r.URL.Path + "\n" + string(body)))
 		hash = hex.EncodeToString(sum[:])
-		if s.replay(w, r, spec, p.KeyID, key, hash) {
+		done, err := s.replay(w, r, spec, p.KeyID, key, hash)
+		if err != nil {
+			fail(err)
+			return
+		}
+		if done {
+			replayed = true
 			return
 		}
 		env.Idempotency = &commands.Idempotency{Scope: p.KeyID, Key: key, RequestHash: hash}
 	}
 	err = spec.exec(r.Context(), &env)
-	if errors.Is(err, commands.ErrIdempotencyRace) && s.replay(w, r, spec, p.KeyID, key, hash) {
-		return
+	if errors.Is(err, commands.ErrIdempotencyRace) {
+		done, rerr := s.replay(w, r, spec, p.KeyID, key, hash)
+		if rerr != nil {
+			fail(rerr)
+			return
+		}
+		if done {
+			replayed = true
+			return
+		}
 	}
 	if err != nil {
-		s.errs.write(w, r, err)
+		fail(err)
 		return
 	}
+	res = &env.Result
 	status, b := spec.response(env.Result)
 	writeCommandResponse(w, status, env.Result.Version, b)
+}
+
+// commandOutcome names how a command ended, for its observer.
+func commandOutcome(err error, replayed bool) (outcome, code string) {
+	if replayed {
+		return "replayed", ""
+	}
+	if err == nil {
+		return "accepted", ""
+	}
+	var ke kindedError
+	if !errors.As(err, &ke) {
+		return "failed", ""
+	}
+	if c, ok := ke.(codedError); ok {
+		code = c.ErrorCode()
+	}
+	switch ke.ErrorKind() {
+	case kindConflict:
+		return "refused", code
+	case kindPrecondition:
+		return "conflict", code
+	case kindUnavailable:
+		if code == "busy" {
+			return "conflict", code
+		}
+		return "failed", code
+	case kindInternal:
+		return "failed", ""
+	}
+	return "invalid", code
 }
 
 // response renders a command's result: the first answer and every
@@ -125,26 +196,26 @@ func (spec commandSpec) response(res commands.Result) (status int, body []byte) 
 	return status, b
 }
 
-// replay answers from a stored idempotency record, if there is one.
-func (s *server) replay(w http.ResponseWriter, r *http.Request, spec commandSpec, scope, key, hash string) bool {
+// replay answers from a stored idempotency record, if there is one
+// (done). An error is for the caller to answer: the lookup failed, or
+// the key was used with another request.
+func (s *server) replay(w http.ResponseWriter, r *http.Request, spec commandSpec, scope, key, hash string) (done bool, err error) {
 	rec, ok, err := s.responses.LookupResponse(r.Context(), scope, key)
 	if err != nil {
-		s.errs.write(w, r, err)
-		return true
+		return false, err
 	}
 	if !ok {
-		return false
+		return false, nil
 	}
 	if rec.RequestHash != hash {
-		s.errs.write(w, r, codedErr(kindUnprocessable, "idempotency_key_reused",
-			"this Idempotency-Key was used with a different request"))
-		return true
+		return false, codedErr(kindUnprocessable, "idempotency_key_reused",
+			"this Idempotency-Key was used with a different request")
 	}
 	w.Header().Set("Idempotent-Replayed", "true")
 	if rec.Result != nil {
 		status, body := spec.response(*rec.Result)
 		writeCommandResponse(w, status, rec.Result.Version, body)
-		return true
+		return true, nil
 	}
 	// A record stored before results were kept holds its rendered answer.
 	var v struct {
@@ -152,7 +223,7 @@ func (s *server) replay(w http.ResponseWriter, r *http.Request, spec commandSpec
 	}
 	_ = json.Unmarshal(rec.Body, &v)
 	writeCommandResponse(w, rec.Status, v.Version, rec.Body)
-	return true
+	return true, nil
 }
 
 func writeCommandResponse(w http.ResponseWriter, status int, version int64, body []byte) {

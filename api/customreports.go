@@ -24,6 +24,10 @@ type CustomReports interface {
 	Rows(ctx context.Context, name, table, cursor string, limit int) (customreports.Page, error)
 	Drop(ctx context.Context, name string) error
 	Rebuild(ctx context.Context, name string) (customreports.Status, error)
+	// WaitFor waits until the report has read the log up to position, or
+	// completed, or ctx ends. Errors: ErrNotFound, *InvalidError for a
+	// malformed position, customreports.ErrReportFailed.
+	WaitFor(ctx context.Context, name, position string) error
 }
 
 // customReportRoutes mounts /reports/custom: admins and analysts define,
@@ -73,6 +77,22 @@ func (s *server) customReportRoutes(r chi.Router) {
 			return
 		}
 		q := r.URL.Query()
+		if pos := q.Get("min_position"); pos != "" {
+			ctx, cancel := context.WithTimeout(r.Context(), readYourWrites)
+			err := s.custom.WaitFor(ctx, chi.URLParam(r, "name"), pos)
+			timedOut := err != nil && ctx.Err() != nil && r.Context().Err() == nil
+			cancel()
+			switch {
+			case err == nil:
+			case timedOut:
+				s.errs.write(w, r, &apiError{kind: kindUnavailable, code: "read_model_behind",
+					detail: "the report has not reached min_position yet; retry shortly", retryAfter: time.Second})
+				return
+			default:
+				s.errs.write(w, r, err)
+				return
+			}
+		}
 		page, err := s.custom.Rows(r.Context(), chi.URLParam(r, "name"), q.Get("table"), q.Get("cursor"), limit)
 		s.answer(w, r, page, err)
 	})
@@ -108,6 +128,9 @@ func (noCustomReports) Rows(context.Context, string, string, string, int) (custo
 	return customreports.Page{}, errNoCustomReports
 }
 func (noCustomReports) Drop(context.Context, string) error { return errNoCustomReports }
+func (noCustomReports) WaitFor(context.Context, string, string) error {
+	return errNoCustomReports
+}
 func (noCustomReports) Rebuild(context.Context, string) (customreports.Status, error) {
 	return customreports.Status{}, errNoCustomReports
 }

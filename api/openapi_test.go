@@ -34,6 +34,7 @@ type (
 	unusedVerifier  struct{ Verifier }
 	unusedAuto      struct{ Automations }
 	unusedWebhooks  struct{ Webhooks }
+	unusedExport    struct{ EventExport }
 )
 
 // openAPIRouter builds the real router without a database.
@@ -55,6 +56,7 @@ func openAPIRouter(t *testing.T) http.Handler {
 		Verifier:    unusedVerifier{},
 		Automations: unusedAuto{},
 		Webhooks:    unusedWebhooks{},
+		Export:      unusedExport{},
 	})
 	if err != nil {
 		t.Fatalf("NewRouter: %v", err)

@@ -15,6 +15,9 @@ type Progress interface {
 	// WaitFor blocks until every named projector has applied the log up to
 	// position (a cursor from a command response), or ctx ends.
 	WaitFor(ctx context.Context, position string, projectors ...string) error
+	// Checkpoint returns the position up to which a projector has
+	// applied the log ("": nothing yet).
+	Checkpoint(ctx context.Context, projector string) (string, error)
 }
 
 // ErrBadPosition is returned by Progress.WaitFor for a malformed position.

@@ -40,8 +40,13 @@ func (s *server) reportRoutes(r chi.Router) {
 		if !s.caughtUp(w, r, reportsProjector) {
 			return
 		}
+		pos, err := s.progress.Checkpoint(r.Context(), reportsProjector)
+		if err != nil {
+			s.errs.write(w, r, err)
+			return
+		}
 		f, err := s.reports.Funnel(r.Context(), readmodels.FunnelFilter{From: from, To: to, GroupBy: groupBy})
-		s.answer(w, r, f, err)
+		s.answer(w, r, funnelReport{Funnel: f, Position: pos}, err)
 	})
 	r.With(require(permReports)).Get("/reports/pipeline", func(w http.ResponseWriter, r *http.Request) {
 		at, err := asOf(r)
@@ -56,8 +61,13 @@ func (s *server) reportRoutes(r chi.Router) {
 		if !s.caughtUp(w, r, reportsProjector) {
 			return
 		}
+		pos, err := s.progress.Checkpoint(r.Context(), reportsProjector)
+		if err != nil {
+			s.errs.write(w, r, err)
+			return
+		}
 		p, err := s.reports.Pipeline(r.Context())
-		s.answer(w, r, p, err)
+		s.answer(w, r, pipelineReport{Pipeline: p, Position: pos}, err)
 	})
 	r.With(require(permReports)).Get("/reports/dashboard", func(w http.ResponseWriter, r *http.Request) {
 		from, to, err := timeRangeParams(r)
@@ -68,22 +78,59 @@ func (s *server) reportRoutes(r chi.Router) {
 		if !s.caughtUp(w, r, reportsProjector, readmodels.CashProjector, engagementProjector) {
 			return
 		}
+		pos, err := s.checkpointOf(r.Context(), reportsProjector, readmodels.CashProjector, engagementProjector)
+		if err != nil {
+			s.errs.write(w, r, err)
+			return
+		}
 		d, err := s.reports.Dashboard(r.Context(), readmodels.DashboardFilter{From: from, To: to})
 		if err != nil || s.cash == nil {
-			s.answer(w, r, d, err)
+			s.answer(w, r, dashboardReport{Dashboard: d, Position: pos}, err)
 			return
 		}
 		rec, err := s.cash.Receivables(r.Context(), s.now(), time.Time{})
-		s.answer(w, r, dashboardResponse{Dashboard: d, Receivables: rec}, err)
+		s.answer(w, r, dashboardReport{Dashboard: d, Receivables: &rec, Position: pos}, err)
 	})
 }
 
-// dashboardResponse is the dashboard with the receivables: billed,
-// collected, outstanding and overdue amounts, aging and days sales
-// outstanding, per currency, as of today.
-type dashboardResponse struct {
-	readmodels.Dashboard
-	Receivables readmodels.Receivables `json:"receivables"`
+// Each report answer says the position it reflects: the checkpoint of
+// the projectors it reads (the least of them), read just before the
+// report, so the report holds every event up to it (and perhaps some
+// after).
+type (
+	funnelReport struct {
+		readmodels.Funnel
+		Position string `json:"position"`
+	}
+	pipelineReport struct {
+		readmodels.Pipeline
+		Position string `json:"position"`
+	}
+	// dashboardReport is the dashboard with, when the lead-to-cash read
+	// model is there, the receivables: billed, collected, outstanding
+	// and overdue amounts, aging and days sales outstanding, per
+	// currency, as of today.
+	dashboardReport struct {
+		readmodels.Dashboard
+		Receivables *readmodels.Receivables `json:"receivables,omitempty"`
+		Position    string                  `json:"position"`
+	}
+)
+
+// checkpointOf is the least checkpoint of the projectors named: every
+// one of them has applied the log up to it. Cursors order as strings.
+func (s *server) checkpointOf(ctx context.Context, names ...string) (string, error) {
+	least := ""
+	for i, name := range names {
+		pos, err := s.progress.Checkpoint(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		if i == 0 || pos < least {
+			least = pos
+		}
+	}
+	return least, nil
 }
 
 // answer writes v as 200, or the error.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,13 +140,22 @@ func reportScenario(t *testing.T, e *env, clock *testClock) string {
 	return last
 }
 
-// getJSON reads url as role and decodes it into a generic value.
+// getJSON reads url as role and decodes it into a generic value. A
+// report's position (a cursor, or empty before any event; checked by
+// TestReportsSayTheirPosition) is taken out, so that reports compare by
+// their figures.
 func getJSON(t *testing.T, e *env, role, url string) any {
 	t.Helper()
 	r := e.must(200, e.do(role, "GET", url, nil))
 	var v any
 	if err := json.Unmarshal(r.raw, &v); err != nil {
 		t.Fatal(err)
+	}
+	if m, ok := v.(map[string]any); ok && strings.HasPrefix(url, "/v1/reports/") {
+		if p, ok := m["position"].(string); !ok || (p != "" && len(p) != 32) {
+			t.Errorf("%s: position %v, want a cursor", url, m["position"])
+		}
+		delete(m, "position")
 	}
 	return v
 }

@@ -77,6 +77,24 @@ type Options struct {
 	// web forms, knowledge base, imports, customer 360, tasks); without
 	// its Queries their read-model routes answer 503.
 	Engagement Engagement
+	// Export, when set, serves GET /v1/events/export.
+	Export EventExport
+	// Observer, when set, watches every request and command (metrics
+	// and traces).
+	Observer Observer
+}
+
+// Observer watches the HTTP layer at work.
+type Observer interface {
+	// Middleware wraps the handling of every request; it runs before
+	// the correlation id is chosen, and may set a request's
+	// X-Correlation-ID header.
+	Middleware(next http.Handler) http.Handler
+	// StartCommand is called as a command runs, with the command's route
+	// pattern and id; done is called once with its outcome (accepted,
+	// refused, conflict, replayed, invalid or failed), the refusal's
+	// code, the stream the command is about and the version it left.
+	StartCommand(ctx context.Context, command, commandID string) (_ context.Context, done func(outcome, code, stream string, version int64))
 }
 
 // NewRouter returns the HTTP handler. It fails only when the metrics cannot
@@ -95,6 +113,9 @@ func NewRouter(o Options) (http.Handler, error) {
 	}
 	errs := errorWriter{log: o.Logger}
 	r := chi.NewRouter()
+	if o.Observer != nil {
+		r.Use(o.Observer.Middleware)
+	}
 	r.Use(correlation, m.middleware, recoverer(errs), timeLimited(o.RequestTimeout))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		errs.write(w, r, requestErr(kindNotFound, "no route for "+r.URL.Path))
@@ -118,7 +139,7 @@ func NewRouter(o Options) (http.Handler, error) {
 	r.Get("/openapi.json", serveOpenAPI)
 	s := &server{errs: errs, keys: o.Keys, responses: o.Responses, cmds: o.Commands,
 		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports, requests: o.Requests, verifier: o.Verifier,
-		automations: o.Automations, webhooks: o.Webhooks, rateLimit: o.RateLimit}
+		automations: o.Automations, webhooks: o.Webhooks, rateLimit: o.RateLimit, observer: o.Observer, export: o.Export}
 	s.cash, s.now = o.Cash, o.Clock
 	if s.now == nil {
 		s.now = time.Now

@@ -99,6 +99,8 @@ type server struct {
 	engagement  Engagement
 	segments    SegmentQueries
 	forms       *webForms
+	observer    Observer
+	export      EventExport
 	// root is the whole router, to name the route of a request refused
 	// before routing.
 	root chi.Routes
@@ -113,6 +115,7 @@ func (s *server) routes(r chi.Router) {
 	s.ticketRoutes(r)
 	s.keyRoutes(r)
 	s.projectionRoutes(r)
+	s.exportRoutes(r)
 	s.listRoutes(r)
 	s.searchRoutes(r)
 	s.auditRoutes(r)

@@ -56,6 +56,15 @@ type Options struct {
 	Logger *slog.Logger
 	// Owner names this process in status (default host:pid).
 	Owner string
+	// Observer, when set, watches every batch a projector applies while
+	// it follows the log (metrics, traces).
+	Observer BatchObserver
+}
+
+// BatchObserver watches projector batches. StartBatch is called before a
+// batch of events is applied; done is called once with its outcome.
+type BatchObserver interface {
+	StartBatch(ctx context.Context, projector string, events int) (_ context.Context, done func(error))
 }
 
 // Engine runs projectors: each catches up from its checkpoint and follows
@@ -392,8 +401,13 @@ func (e *Engine) applyDecoded(ctx context.Context, db session, p Projector, pos 
 // applyBatch applies events to the live schema with the checkpoint
 // compare-and-set from pos; on a projector error it finds the failing
 // event, applies the ones before it, and records the failure.
-func (e *Engine) applyBatch(ctx context.Context, db session, p Projector, schema, pos string, events []Event) (string, error) {
-	next, err := e.applyTx(ctx, db, p, schema, pos, events)
+func (e *Engine) applyBatch(ctx context.Context, db session, p Projector, schema, pos string, events []Event) (next string, err error) {
+	if e.opts.Observer != nil {
+		var done func(error)
+		ctx, done = e.opts.Observer.StartBatch(ctx, p.Name(), len(events))
+		defer func() { done(err) }()
+	}
+	next, err = e.applyTx(ctx, db, p, schema, pos, events)
 	if err == nil || errors.Is(err, errCheckpointMoved) || ctx.Err() != nil {
 		return next, err
 	}
@@ -613,6 +627,20 @@ func (e *Engine) changes() <-chan struct{} {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.changed
+}
+
+// Checkpoint returns the position up to which the named projector has
+// applied the log ("": nothing yet, or no such projector).
+func (e *Engine) Checkpoint(ctx context.Context, name string) (string, error) {
+	var pos string
+	err := e.pool.QueryRow(ctx, `SELECT position FROM crm_projections WHERE name = $1`, name).Scan(&pos)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("checkpoint of %s: %w", name, err)
+	}
+	return pos, nil
 }
 
 // ErrBadPosition reports a malformed position given to WaitFor.

@@ -61,6 +61,21 @@ type Options struct {
 	Owner string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Observer, when set, watches every event an automation handles and
+	// every command the automations issue (metrics, traces).
+	Observer Observer
+}
+
+// Observer watches the automations at work.
+type Observer interface {
+	// StartAutomation is called as an automation starts handling an
+	// event (its type and id, and the command and correlation ids it
+	// carries); done is called once with the outcome.
+	StartAutomation(ctx context.Context, automation, eventType, eventID, commandID, correlationID string) (_ context.Context, done func(error))
+	// StartAutomationCommand is called as a command an automation issued
+	// runs; done is called once with the handler's error, the stream
+	// the command is about and the version it left.
+	StartAutomationCommand(ctx context.Context, command, commandID string) (_ context.Context, done func(err error, stream string, version int64))
 }
 
 // Backbone is the router, its transports, the command bus and the
@@ -125,7 +140,9 @@ func New(pool *pgxpool.Pool, log Log, codec *eventstore.Registry, opts Options) 
 	// Publishing blocks until every subscriber acknowledged: the
 	// forwarder's checkpoint and a command's sender wait for the work.
 	b.events = gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, wlog)
-	b.commands = gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, wlog)
+	// A command runs in its sender's context: its span lies under the
+	// automation's that issued it.
+	b.commands = gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true, PreserveContext: true}, wlog)
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, wlog)
 	if err != nil {
 		return nil, fmt.Errorf("new router: %w", err)
@@ -180,7 +197,22 @@ func commandTopic(name string) string { return "crm.commands." + name }
 // onCommand runs a command; a refusal by the domain (a rule, or a missing
 // entity) is the command's final answer, so it is logged, not retried.
 func (b *Backbone) onCommand(p cqrs.CommandProcessorOnHandleParams) error {
-	err := p.Handler.Handle(p.Message.Context(), p.Command)
+	ctx := p.Message.Context()
+	env, _ := p.Command.(interface{ Env() *commands.Envelope })
+	var err error
+	if o := b.opts.Observer; o != nil && env != nil {
+		var done func(error, string, int64)
+		ctx, done = o.StartAutomationCommand(ctx, p.CommandName, env.Env().Metadata.CommandID)
+		defer func() {
+			res := env.Env().Result
+			var stream string
+			if len(res.Events) > 0 {
+				stream = res.Events[0].Stream
+			}
+			done(err, stream, res.Version)
+		}()
+	}
+	err = p.Handler.Handle(ctx, p.Command)
 	var de *aggregates.Error
 	if errors.As(err, &de) && de.Kind != aggregates.Invalid {
 		b.opts.Logger.Info("automation command refused", "command", p.CommandName, "code", de.Code, "detail", de.Message)
@@ -227,7 +259,14 @@ func (b *Backbone) addEventHandler(name string, handle func(context.Context, Eve
 		if err != nil {
 			return err
 		}
-		return handle(msg.Context(), ev)
+		ctx := msg.Context()
+		if o := b.opts.Observer; o != nil {
+			var done func(error)
+			ctx, done = o.StartAutomation(ctx, name, ev.Type, ev.ID.String(), ev.Metadata.CommandID, ev.Metadata.CorrelationID)
+			defer func() { done(err) }()
+		}
+		err = handle(ctx, ev)
+		return err
 	}
 	replayTopic := replayPrefix + name
 	b.mu.Lock()

@@ -18,7 +18,7 @@ import (
 	"crm/internal/app"
 )
 
-const eventsUsage = "usage: crm events copy --from URL --to URL"
+const eventsUsage = "usage: crm events copy --from URL --to URL | crm events export --format parquet|csv|ndjson [--from T] [--to T] [--types T,...] OUT"
 
 func eventsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
@@ -27,6 +27,9 @@ func eventsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		fmt.Fprintln(stdout, eventsUsage)
 		return errHelp
+	}
+	if args[0] == "export" {
+		return eventsExport(ctx, args[1:], stdout, stderr)
 	}
 	if args[0] != "copy" {
 		return &usageError{msg: fmt.Sprintf("unknown events command %q; %s", args[0], eventsUsage)}

@@ -1,6 +1,7 @@
 // Command crm runs the CRM engine: the HTTP API server (serve), schema
 // migrations (migrate), API key administration (keys), projections,
-// copying the event log between stores (events copy), verifying the log
+// copying the event log between stores (events copy), exporting it as
+// rows (events export), verifying the log
 // (audit verify) and its version.
 package main
 
@@ -26,7 +27,8 @@ commands:
   keys      manage API keys (keys create --name N --role R)
   projections
             list, status, rebuild NAME | rebuild --all (no downtime)
-  events    copy --from URL --to URL: copy the event log between stores
+  events    copy --from URL --to URL: copy the event log between stores;
+            export --format parquet|csv|ndjson [--from T] [--to T] [--types T,...] OUT: the log as rows
   audit     verify: recompute the log's hash chains and seals, check an anchor (exit 1 on tampering);
             seal: seal the log now and export the newest seal as an anchor
   reports   apply FILE (YAML), list, rebuild NAME, drop NAME: analysts' reports

@@ -20,6 +20,7 @@ import (
 	"crm/internal/apikeys"
 	"crm/internal/app"
 	"crm/internal/customreports"
+	"crm/internal/telemetry"
 	"crm/projections"
 	"crm/workflows"
 	"crm/workflows/natsbus"
@@ -153,7 +154,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	a, err := app.Build(ctx, c.appConfig(log))
+	// Traces go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set; off otherwise.
+	tracing, err := telemetry.NewTracingFromEnv(ctx, versionString())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(flush); err != nil {
+			log.Warn("flush traces", "err", err)
+		}
+	}()
+	if telemetry.TracingEnabled() {
+		log.Info("tracing to OTLP", "endpoint", firstNonEmpty(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")))
+	}
+	cfg := c.appConfig(log)
+	cfg.Tracing = tracing
+	a, err := app.Build(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -199,6 +217,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	a.Close()
 	log.Info("stopped")
 	return err
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // appConfig is what serve asks of the composition root: every part, with

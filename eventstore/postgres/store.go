@@ -417,12 +417,16 @@ func scanEvents(rows pgx.Rows, until time.Time) ([]eventstore.Event, error) {
 	var events []eventstore.Event
 	for rows.Next() {
 		var (
-			e   eventstore.Event
-			tx  uint64
-			pos int64
+			e    eventstore.Event
+			tx   uint64
+			pos  int64
+			data []byte
 		)
+		// Data is scanned as bytes: the database holds it as jsonb, so it
+		// is valid JSON, and decoding it only to check that would cost
+		// every reader of the log.
 		err := rows.Scan(&e.ID, &e.StreamID, &e.Version, &tx, &pos, &e.Type, &e.SchemaVersion,
-			&e.Data, &e.Metadata.Actor, &e.Metadata.CommandID, &e.Metadata.CorrelationID,
+			&data, &e.Metadata.Actor, &e.Metadata.CommandID, &e.Metadata.CorrelationID,
 			&e.Metadata.CausationID, &e.RecordedAt)
 		if err != nil {
 			return nil, err
@@ -430,6 +434,7 @@ func scanEvents(rows pgx.Rows, until time.Time) ([]eventstore.Event, error) {
 		if !until.IsZero() && e.RecordedAt.After(until) {
 			break
 		}
+		e.Data = data
 		e.Cursor = eventstore.Cursor{Major: tx, Minor: uint64(pos)}
 		e.RecordedAt = e.RecordedAt.UTC()
 		events = append(events, e)

@@ -116,6 +116,11 @@ func (a *Adapter) WaitFor(ctx context.Context, position string, names ...string)
 	return err
 }
 
+// Checkpoint implements api.Progress.
+func (a *Adapter) Checkpoint(ctx context.Context, projector string) (string, error) {
+	return a.e.Checkpoint(ctx, projector)
+}
+
 // feedScan bounds how many events one feed page inspects when filtering by
 // type.
 const feedScan = 20

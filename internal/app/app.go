@@ -27,6 +27,7 @@ import (
 	"crm/internal/privacy"
 	"crm/internal/repository"
 	"crm/internal/requestlog"
+	"crm/internal/telemetry"
 	"crm/projections"
 	"crm/readmodels"
 	"crm/workflows"
@@ -97,8 +98,12 @@ type Config struct {
 	// Logger default to the codec's types and Config.Logger).
 	Reports *customreports.Options
 	// HTTP, when set, builds the HTTP router (needs Commands and
-	// Projections).
+	// Projections), with the engine's metrics in its registry.
 	HTTP *HTTPConfig
+	// Tracing, when set, traces requests, commands, appends, projector
+	// batches and automations (telemetry.NewTracingFromEnv; nil: off).
+	// The caller shuts it down after Close.
+	Tracing *telemetry.Tracing
 }
 
 // WorkflowsConfig tunes the automations: the backbone, the deadline
@@ -189,15 +194,19 @@ type App struct {
 	Queries  *readmodels.Queries
 	Requests *requestlog.Log
 	Handler  http.Handler
+	// Observer feeds the metrics (with HTTP) and traces (with Tracing);
+	// nil with neither.
+	Observer *telemetry.Observer
 
-	cfg     Config
-	log     *slog.Logger
-	sealKey []byte
-	closers []func()
-	bg      context.Context
-	stopBg  context.CancelFunc
-	wg      sync.WaitGroup
-	once    sync.Once
+	cfg      Config
+	registry *prometheus.Registry
+	log      *slog.Logger
+	sealKey  []byte
+	closers  []func()
+	bg       context.Context
+	stopBg   context.CancelFunc
+	wg       sync.WaitGroup
+	once     sync.Once
 }
 
 // Build constructs the parts cfg asks for, in dependency order. On error
@@ -210,6 +219,7 @@ func Build(ctx context.Context, cfg Config) (*App, error) {
 	a.bg, a.stopBg = context.WithCancel(context.Background())
 	steps := []func(context.Context) error{
 		a.openLog,
+		a.buildTelemetry,
 		a.openKeys,
 		a.buildCommands,
 		a.buildProjections,
@@ -260,6 +270,35 @@ func (a *App) openLog(ctx context.Context) error {
 		return err
 	}
 	a.Log = a.Store
+	return nil
+}
+
+// buildTelemetry builds the observer that feeds the metrics /metrics
+// serves (with HTTP) and the traces (with Tracing).
+func (a *App) buildTelemetry(context.Context) error {
+	if a.cfg.HTTP == nil && a.cfg.Tracing == nil {
+		return nil
+	}
+	var m *telemetry.Metrics
+	if hc := a.cfg.HTTP; hc != nil {
+		a.registry = hc.Metrics
+		if a.registry == nil {
+			a.registry = prometheus.NewRegistry()
+			a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		}
+		var err error
+		if m, err = telemetry.NewMetrics(a.registry); err != nil {
+			return err
+		}
+		state := telemetry.NewStateCollector(a.DB.Pool, a.Postgres != nil, a.log)
+		if err := a.registry.Register(state); err != nil {
+			return fmt.Errorf("register state metrics: %w", err)
+		}
+		if err := a.registry.Register(telemetry.NewPoolCollector(a.DB.Pool)); err != nil {
+			return fmt.Errorf("register pool metrics: %w", err)
+		}
+	}
+	a.Observer = telemetry.NewObserver(m, a.cfg.Tracing)
 	return nil
 }
 
@@ -333,7 +372,11 @@ func (a *App) buildCommands(ctx context.Context) error {
 		a.Settings = workflows.NewSettings(a.DB.Pool)
 		co.SLAFunc, co.ApprovalPolicy = a.Settings.SLA, a.Settings.ApprovalPolicy
 	}
-	a.Commands = commands.New(a.Repository, co)
+	var repo commands.Repository = a.Repository
+	if a.Observer != nil {
+		repo = a.Observer.Repository(repo)
+	}
+	a.Commands = commands.New(repo, co)
 	return nil
 }
 
@@ -349,6 +392,9 @@ func (a *App) buildProjections(context.Context) error {
 	o := *a.cfg.Projections
 	if o.Logger == nil {
 		o.Logger = a.log
+	}
+	if o.Observer == nil && a.Observer != nil {
+		o.Observer = a.Observer
 	}
 	a.Engine = projections.New(a.DB.Pool, a.Log, a.Codec, projections.All(), o)
 	var waiting Waiter
@@ -370,6 +416,9 @@ func (a *App) buildWorkflows(ctx context.Context) error {
 	bo := wc.Backbone
 	if bo.Logger == nil {
 		bo.Logger = a.log
+	}
+	if bo.Observer == nil && a.Observer != nil {
+		bo.Observer = a.Observer
 	}
 	backbone, err := workflows.New(a.DB.Pool, a.Store, a.Codec, bo)
 	if err != nil {
@@ -437,11 +486,7 @@ func (a *App) buildHTTP(context.Context) error {
 	if hc == nil {
 		return nil
 	}
-	reg := hc.Metrics
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	}
+	reg := a.registry
 	a.Queries = readmodels.New(a.DB.Pool)
 	spool := hc.RequestSpoolDir
 	if spool == "" && a.cfg.Database.DataDir != "" {
@@ -476,6 +521,14 @@ func (a *App) buildHTTP(context.Context) error {
 	if a.Reports != nil {
 		o.CustomReports = a.Reports
 	}
+	if a.Observer != nil {
+		o.Observer = a.Observer
+	}
+	exp, err := NewExporter(a.Log, a.Codec)
+	if err != nil {
+		return err
+	}
+	o.Export = exp
 	h, err := api.NewRouter(o)
 	if err != nil {
 		return err

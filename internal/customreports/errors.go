@@ -54,6 +54,10 @@ func (e *kindError) ErrorCode() string { return e.code }
 
 // Errors of the service besides *InvalidError.
 var (
+	// ErrReportFailed: the report stopped on an error, so it will not
+	// reach a later position until it is fixed and rebuilt (KindConflict,
+	// code "report_failed").
+	ErrReportFailed error = &kindError{"custom report failed", KindConflict, "report_failed"}
 	// ErrNotFound: no report has that name (KindNotFound, code "not_found").
 	ErrNotFound error = &kindError{"custom report not found", KindNotFound, "not_found"}
 	// ErrExists: a report with that name exists already (KindConflict,

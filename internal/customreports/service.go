@@ -163,6 +163,48 @@ type Page struct {
 	Table      string            `json:"table"`
 	Items      []json.RawMessage `json:"items"`
 	NextCursor *string           `json:"next_cursor"`
+	// Position is the cursor of the last event the report had read when
+	// the page was read: the rows reflect every event up to it.
+	Position string `json:"position"`
+}
+
+// waitPoll is how often WaitFor looks at a report's progress.
+const waitPoll = 25 * time.Millisecond
+
+// WaitFor blocks until the report has read the log up to position (a
+// cursor from a command response), or has completed (an until report,
+// whose rows are final), or ctx ends (ctx's error). Errors: ErrNotFound,
+// *InvalidError naming min_position for a malformed position,
+// ErrReportFailed for a report stopped on an error.
+func (s *Service) WaitFor(ctx context.Context, name, position string) error {
+	want, err := eventstore.ParseCursor(position)
+	if err != nil {
+		return invalid("min_position", "must be a position from a command response")
+	}
+	for {
+		var state, at string
+		err := s.pool.QueryRow(ctx, `SELECT state, position FROM crm_custom_reports WHERE name = $1`, name).Scan(&state, &at)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: %s", ErrNotFound, name)
+		}
+		if err != nil {
+			return err
+		}
+		switch state {
+		case "complete":
+			return nil
+		case "failed":
+			return fmt.Errorf("%w: %s", ErrReportFailed, name)
+		}
+		if c, err := eventstore.ParseCursor(at); err == nil && c.Compare(want) >= 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(waitPoll):
+		}
+	}
 }
 
 // Create validates d and, when it is sound, creates the report's role,
@@ -361,7 +403,8 @@ func (s *Service) Rows(ctx context.Context, name, table, cursor string, limit in
 		tj []byte
 		sb sandbox
 	)
-	err := s.pool.QueryRow(ctx, `SELECT tables, role_name, role_password FROM crm_custom_reports WHERE name = $1`, name).Scan(&tj, &sb.name, &sb.password)
+	var position string
+	err := s.pool.QueryRow(ctx, `SELECT tables, role_name, role_password, position FROM crm_custom_reports WHERE name = $1`, name).Scan(&tj, &sb.name, &sb.password, &position)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Page{}, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
@@ -425,7 +468,7 @@ func (s *Service) Rows(ctx context.Context, name, table, cursor string, limit in
 		return Page{}, cursorError(name, after, err)
 	}
 	defer rows.Close()
-	page := Page{Table: t.Name, Items: []json.RawMessage{}}
+	page := Page{Table: t.Name, Items: []json.RawMessage{}, Position: position}
 	var lastKey []byte
 	for rows.Next() {
 		var item, key []byte
