@@ -81,6 +81,8 @@ type (
 	}
 	// conflictingError names the entity a conflict is with ("": none).
 	conflictingError interface{ ConflictingID() string }
+	// versionedError names the version the entity is at (a 412).
+	versionedError interface{ CurrentVersion() int64 }
 	// retryableError says how long to wait before a retry (0: no advice).
 	retryableError interface{ RetryAfter() time.Duration }
 )
@@ -144,6 +146,12 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if c, ok := ke.(conflictingError); ok {
 		p.ConflictingID = c.ConflictingID()
+	}
+	var ve versionedError
+	if errors.As(err, &ve) {
+		v := ve.CurrentVersion()
+		p.CurrentVersion = &v
+		w.Header().Set("ETag", etag(v))
 	}
 	if ra, ok := ke.(retryableError); ok && ra.RetryAfter() > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ra.RetryAfter().Seconds()))))

@@ -80,7 +80,7 @@ func newEnvWith(t testing.TB, tune func(*app.Config)) *env {
 	if err := a.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler)
+	srv := httptest.NewServer(checkedHandler(t, a.Handler))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, url: srv.URL, pool: a.DB.Pool, keys: map[string]string{}, actors: map[string]string{}, cmds: a.Commands, engine: a.Engine}
 	for _, role := range apikeys.Roles {
