@@ -101,17 +101,17 @@ func (o *Opportunity) approval(id string) (Approval, bool) {
 }
 
 // blockingApproval returns the code refusing closed_won while an approval
-// is pending or was rejected, or "".
-func (o *Opportunity) blockingApproval() string {
+// is pending or was rejected, with that approval's id, or "".
+func (o *Opportunity) blockingApproval() (code, approvalID string) {
 	for _, a := range o.approvals {
 		switch a.Status {
 		case ApprovalPending:
-			return "approval_pending"
+			return "approval_pending", a.ID
 		case ApprovalRejected:
-			return "approval_rejected"
+			return "approval_rejected", a.ID
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // RequestApproval asks for a manager's approval before the opportunity may

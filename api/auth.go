@@ -136,6 +136,11 @@ func require(perm string) func(http.Handler) http.Handler {
 					"role "+p.Role+" may not do this (needs "+perm+")"))
 				return
 			}
+			// The caller may do this: now the request itself.
+			if err := checkRequest(r); err != nil {
+				errorWriter{}.write(w, r, err)
+				return
+			}
 			next.ServeHTTP(w, r)
 		})
 	}

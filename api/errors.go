@@ -144,6 +144,9 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 			p.Errors = []FieldError{{Field: name, Message: msg}}
 		}
 	}
+	if ae, ok := ke.(*apiError); ok && len(ae.fields) > 0 {
+		p.Errors = ae.fields
+	}
 	if c, ok := ke.(conflictingError); ok {
 		p.ConflictingID = c.ConflictingID()
 	}
@@ -163,8 +166,10 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 // refused caller, or a sentinel of an interface api declares.
 type apiError struct {
 	kind, code, detail string
-	// field and message name one invalid input field.
+	// field and message name one invalid input field; fields, when set,
+	// names several.
 	field, message string
+	fields         []FieldError
 	retryAfter     time.Duration
 	// msg is the error's text when it differs from detail.
 	msg string

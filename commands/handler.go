@@ -254,6 +254,13 @@ func (h *Handler) run(ctx context.Context, env *Envelope, id, target string, dec
 			if again() {
 				continue
 			}
+			// A refusal of the record's state on a version the caller
+			// did not expect is the stale version, as HTTP evaluates
+			// preconditions first; an invalid command stays invalid.
+			var ae *aggregates.Error
+			if ver, ok := u.loaded[target]; ok && env.IfMatch != nil && *env.IfMatch != ver && !(errors.As(err, &ae) && ae.Kind == aggregates.Invalid) {
+				return &StaleVersionError{Current: ver}
+			}
 			return err
 		}
 		ver, ok := u.loaded[target]
