@@ -231,6 +231,8 @@ func (o *Opportunity) Apply(e Event) {
 		o.amount, o.currency = e.Amount, e.Currency
 	case OpportunityCloseDateChangedEvent:
 		o.closeDate = e.To
+	case OpportunityDetailsChangedEvent:
+		o.applyDetails(e)
 	case OpportunityReopenedEvent:
 		o.enter(e.ToStage, e.ReopenedAt)
 		o.closedAt, o.lostReason = nil, ""

@@ -231,6 +231,8 @@ func (t *Ticket) Apply(e Event) {
 	case TicketOpenedEvent:
 		t.exists, t.opened, t.status, t.priority = true, e, TicketOpen, e.Priority
 		t.firstResponseDue, t.resolutionDue = e.FirstResponseDue, e.ResolutionDue
+	case TicketDetailsChangedEvent:
+		t.applyDetails(e)
 	case TicketAssignedEvent:
 		t.assignee = e.AssigneeID
 	case TicketRespondedEvent:

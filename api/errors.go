@@ -79,6 +79,11 @@ type (
 	fieldedError interface {
 		ErrorField() (name, message string)
 	}
+	// fieldsError names several invalid input fields, each with what is
+	// wrong with it.
+	fieldsError interface {
+		ErrorFields() (fields, messages []string)
+	}
 	// conflictingError names the entity a conflict is with ("": none).
 	conflictingError interface{ ConflictingID() string }
 	// versionedError names the version the entity is at (a 412).
@@ -146,6 +151,14 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if ae, ok := ke.(*apiError); ok && len(ae.fields) > 0 {
 		p.Errors = ae.fields
+	}
+	if fe, ok := ke.(fieldsError); ok {
+		if fields, messages := fe.ErrorFields(); len(fields) > 0 {
+			p.Errors = make([]FieldError, len(fields))
+			for i := range fields {
+				p.Errors[i] = FieldError{Field: fields[i], Message: messages[i]}
+			}
+		}
 	}
 	if c, ok := ke.(conflictingError); ok {
 		p.ConflictingID = c.ConflictingID()

@@ -69,6 +69,7 @@ type Commands interface {
 	OpportunityCommands
 	TicketCommands
 	PrivacyCommands
+	DetailsCommands
 	Reads
 }
 
@@ -102,6 +103,7 @@ func (s *server) routes(r chi.Router) {
 	s.accountRoutes(r)
 	s.opportunityRoutes(r)
 	s.ticketRoutes(r)
+	s.detailsRoutes(r)
 	s.keyRoutes(r)
 	s.projectionRoutes(r)
 	s.listRoutes(r)

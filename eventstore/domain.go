@@ -15,6 +15,7 @@ func DomainRegistry() (*Registry, error) {
 	all = append(all, aggregates.ActivityLoggedEvent{})
 	all = append(all, aggregates.SubjectErasedEvent{})
 	all = append(all, aggregates.AutomationEvents()...)
+	all = append(all, aggregates.DetailsEvents()...)
 	for _, e := range all {
 		if err := r.Register(e.TypeName(), e.SchemaVersion(), e); err != nil {
 			return nil, err

@@ -273,6 +273,8 @@ func (a *Automations) score(ctx context.Context, ev Event) error {
 		leadID = e.LeadID
 	case aggregates.LeadContactAttemptedEvent:
 		leadID = e.LeadID
+	case aggregates.LeadDetailsChangedEvent:
+		leadID = e.LeadID
 	default:
 		return nil
 	}
