@@ -75,7 +75,7 @@ func TestChangeLeadDetails(t *testing.T) {
 		t.Fatalf("an unchanged value was recorded: %s", same.raw)
 	}
 	// Refusals store nothing: stale If-Match, every invalid field, another
-	// lead's email, a converted lead.
+	// lead's email, a disqualified lead.
 	before, claims := e.eventCount(), e.claimCount()
 	stale := e.must(412, e.do("sales", "POST", "/v1/leads/"+id+"/details", `{"name":"X"}`, "If-Match", `"1"`))
 	if stale.body["current_version"] != float64(2) {
@@ -88,6 +88,9 @@ func TestChangeLeadDetails(t *testing.T) {
 	taken := e.must(409, e.do("sales", "POST", "/v1/leads/"+id+"/details", `{"email":"first@example.com"}`))
 	if taken.str("code") != "duplicate_email" || taken.str("conflicting_id") != other {
 		t.Fatalf("taking another lead's email: %s", taken.raw)
+	}
+	if e.eventCount() != before || e.claimCount() != claims {
+		t.Fatal("refusals stored events or changed claims")
 	}
 	e.must(200, e.do("sales", "POST", "/v1/leads/"+other+"/disqualify", `{"reason":"duplicate"}`))
 	before, claims = e.eventCount(), e.claimCount() // disqualifying releases its email
