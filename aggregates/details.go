@@ -344,3 +344,12 @@ func (t *Ticket) applyDetails(e TicketDetailsChangedEvent) {
 		}
 	}
 }
+
+// Owner is the account's owner id, if any.
+func (a *Account) Owner() string { return a.owner }
+
+// Owner is the opportunity's owner id, if any.
+func (o *Opportunity) Owner() string { return o.opened.OwnerID }
+
+// Assignee is the ticket's assignee id, if any.
+func (t *Ticket) Assignee() string { return t.assignee }

@@ -69,16 +69,18 @@ const (
 	permEvents       = "events:read"      // the global event feed
 	permCompliance   = "audit:compliance" // the request audit and log verification
 	permKeys         = "keys:admin"
+	permUsersRead    = "users:read"  // the users directory
+	permUsersWrite   = "users:write" // register, change and deactivate users
 )
 
 // rolePermissions is the role table of API.md.
 var rolePermissions = map[string][]string{
 	"admin":   {"*"},
-	"manager": {permSalesRead, permSalesWrite, permAccountsRead, permServiceRead, permServiceWrite, permApprovals, permReports, permAudit, permEvents, permAutomation},
-	"sales":   {permSalesRead, permSalesWrite, permAccountsRead},
-	"support": {permServiceRead, permServiceWrite, permAccountsRead},
-	"analyst": {permSalesRead, permAccountsRead, permServiceRead, permReports, permEvents, permReportsDefine},
-	"auditor": {permSalesRead, permAccountsRead, permServiceRead, permAudit, permEvents, permCompliance},
+	"manager": {permUsersRead, permUsersWrite, permSalesRead, permSalesWrite, permAccountsRead, permServiceRead, permServiceWrite, permApprovals, permReports, permAudit, permEvents, permAutomation},
+	"sales":   {permUsersRead, permSalesRead, permSalesWrite, permAccountsRead},
+	"support": {permUsersRead, permServiceRead, permServiceWrite, permAccountsRead},
+	"analyst": {permUsersRead, permSalesRead, permAccountsRead, permServiceRead, permReports, permEvents, permReportsDefine},
+	"auditor": {permUsersRead, permSalesRead, permAccountsRead, permServiceRead, permAudit, permEvents, permCompliance},
 }
 
 // Allowed reports whether role may use a route that needs perm.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -190,4 +191,15 @@ func leadWith(kv ...any) map[string]any {
 		m[kv[i].(string)] = kv[i+1]
 	}
 	return m
+}
+
+// user registers an active user named name (with a unique email) and
+// returns their id: owner_id and assignee_id must name one.
+func (e *env) user(name string, kv ...string) string {
+	e.t.Helper()
+	body := map[string]any{"name": name, "email": strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "." + uuid.NewString()[:8] + "@staff.example.com"}
+	for i := 0; i+1 < len(kv); i += 2 {
+		body[kv[i]] = kv[i+1]
+	}
+	return e.must(201, e.do("admin", "POST", "/v1/users", body)).str("id")
 }

@@ -24,6 +24,8 @@ type ListQueries interface {
 	Contacts(ctx context.Context, f readmodels.ContactFilter) (readmodels.Page[readmodels.ContactRow], error)
 	Opportunities(ctx context.Context, f readmodels.OpportunityFilter) (readmodels.Page[readmodels.OpportunityRow], error)
 	Tickets(ctx context.Context, f readmodels.TicketFilter) (readmodels.Page[readmodels.TicketRow], error)
+	// Users is the users directory (projector "directory").
+	Users(ctx context.Context, f readmodels.UserFilter) (readmodels.Page[readmodels.UserRow], error)
 }
 
 // listsProjector is the projector the list routes read.
@@ -67,7 +69,7 @@ func listHandler[F, T any](s *server, parse func(*http.Request) (F, error),
 			s.errs.write(w, r, err)
 			return
 		}
-		if !s.caughtUp(w, r, listsProjector) {
+		if !s.caughtUp(w, r, listsProjector, readmodels.DirectoryProjector) {
 			return
 		}
 		page, err := query(r.Context(), f)

@@ -70,6 +70,7 @@ type Commands interface {
 	TicketCommands
 	PrivacyCommands
 	DetailsCommands
+	UserCommands
 	Reads
 }
 
@@ -104,6 +105,7 @@ func (s *server) routes(r chi.Router) {
 	s.opportunityRoutes(r)
 	s.ticketRoutes(r)
 	s.detailsRoutes(r)
+	s.userRoutes(r)
 	s.keyRoutes(r)
 	s.projectionRoutes(r)
 	s.listRoutes(r)

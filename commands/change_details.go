@@ -90,6 +90,11 @@ type ChangeOpportunityDetails struct {
 
 // ChangeOpportunityDetails handles ChangeOpportunityDetails.
 func (h *Handler) ChangeOpportunityDetails(ctx context.Context, c *ChangeOpportunityDetails) error {
+	if c.OwnerID != nil {
+		if err := h.ActiveUser(ctx, "owner_id", *c.OwnerID); err != nil {
+			return err
+		}
+	}
 	return h.opportunityCommand(ctx, &c.Envelope, c.OpportunityID, func(_ *unit, o *aggregates.Opportunity) ([]aggregates.Event, error) {
 		return o.ChangeDetails(c.ChangeOpportunityDetails)
 	})

@@ -85,6 +85,7 @@ type Handler struct {
 	sla        aggregates.SLAPolicy
 	slaFunc    func(context.Context) (aggregates.SLAPolicy, error)
 	approvals  func(context.Context) (threshold, currency string, err error)
+	owned      func(ctx context.Context, userID string) ([]RecordRef, error)
 }
 
 // Options configure a Handler.
@@ -106,11 +107,14 @@ type Options struct {
 	// only after a manager approved it, whether or not the approval
 	// automation has requested the approval yet.
 	ApprovalPolicy func(context.Context) (threshold, currency string, err error)
+	// OwnedRecords, when set, lists the open records a user owns or is
+	// assigned, for DeactivateUser to hand over.
+	OwnedRecords func(ctx context.Context, userID string) ([]RecordRef, error)
 }
 
 // New returns a Handler over repo.
 func New(repo Repository, o Options) *Handler {
-	h := &Handler{repo: repo, now: o.Clock, newID: o.NewID, maxRetries: o.MaxRetries, sla: o.SLA, slaFunc: o.SLAFunc, approvals: o.ApprovalPolicy}
+	h := &Handler{repo: repo, now: o.Clock, newID: o.NewID, maxRetries: o.MaxRetries, sla: o.SLA, slaFunc: o.SLAFunc, approvals: o.ApprovalPolicy, owned: o.OwnedRecords}
 	if h.now == nil {
 		h.now = time.Now
 	}

@@ -16,6 +16,7 @@ func DomainRegistry() (*Registry, error) {
 	all = append(all, aggregates.SubjectErasedEvent{})
 	all = append(all, aggregates.AutomationEvents()...)
 	all = append(all, aggregates.DetailsEvents()...)
+	all = append(all, aggregates.UserEvents()...)
 	for _, e := range all {
 		if err := r.Register(e.TypeName(), e.SchemaVersion(), e); err != nil {
 			return nil, err

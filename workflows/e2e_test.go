@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -170,6 +172,14 @@ func (e *env) history(kind, id string) []map[string]any {
 		out = append(out, it.(map[string]any))
 	}
 	return out
+}
+
+// user registers an active user and returns their id: owners and
+// assignees must name one.
+func (e *env) user(name string) string {
+	e.t.Helper()
+	body := map[string]any{"name": name, "email": strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "." + uuid.NewString()[:8] + "@staff.example.com"}
+	return e.must(http.StatusCreated, e.do("admin", "POST", "/v1/users", body)).str("id")
 }
 
 // eventsOf returns the history entries of one type. A lead's scores are

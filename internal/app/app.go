@@ -319,8 +319,39 @@ func (a *App) buildCommands(ctx context.Context) error {
 		a.Settings = workflows.NewSettings(a.DB.Pool)
 		co.SLAFunc, co.ApprovalPolicy = a.Settings.SLA, a.Settings.ApprovalPolicy
 	}
+	co.OwnedRecords = a.ownedRecords
 	a.Commands = commands.New(a.Repository, co)
 	return nil
+}
+
+// ownedRecords lists a user's open records from the lists read model, once
+// it has caught up with the log as it is now (at most 5 s), so a record
+// assigned just before a deactivation is handed over too.
+func (a *App) ownedRecords(ctx context.Context, user string) ([]commands.RecordRef, error) {
+	if a.Engine == nil || a.Queries == nil || a.Log == nil {
+		return nil, errors.New("app: handing records over needs the projections")
+	}
+	head, err := a.Log.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !head.IsZero() {
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := a.Engine.WaitFor(wctx, head.String(), readmodels.ListsProjector)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("waiting for the lists to catch up before a hand-over: %w", err)
+		}
+	}
+	owned, err := a.Queries.OwnedOpenRecords(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]commands.RecordRef, len(owned))
+	for i, o := range owned {
+		refs[i] = commands.RecordRef{Type: o.Type, ID: o.ID}
+	}
+	return refs, nil
 }
 
 // buildProjections builds the projection engine over the (revealed) log

@@ -88,6 +88,9 @@ type mix struct {
 	opp    string
 	acct   string
 	ticket string
+	// agent is the user the worker's tickets are assigned to, registered
+	// before its first assignment (not timed).
+	agent string
 	// lat holds each kind of command's latencies (see mixKinds).
 	lat [mixSteps][]time.Duration
 }
@@ -98,6 +101,14 @@ var mixKinds = [mixSteps]string{"capture lead", "contact attempt", "qualify", "c
 
 // next posts the mix's next command.
 func (m *mix) next(ctx context.Context) error {
+	if m.step == 8 && m.agent == "" {
+		r, err := m.c.post(ctx, "/v1/users", map[string]any{"name": "Support Agent",
+			"email": fmt.Sprintf("agent.%s.%d@example.com", m.run, m.worker), "team": "support"})
+		if err != nil {
+			return err
+		}
+		m.agent = r.ID
+	}
 	var (
 		r     reply
 		err   error
@@ -127,7 +138,7 @@ func (m *mix) next(ctx context.Context) error {
 			"account_id": m.acct, "priority": "normal", "channel": "email"})
 		m.ticket = r.ID
 	case 8:
-		_, err = m.c.post(ctx, "/v1/tickets/"+m.ticket+"/assign", map[string]any{"assignee_id": "support-agent-1"})
+		_, err = m.c.post(ctx, "/v1/tickets/"+m.ticket+"/assign", map[string]any{"assignee_id": m.agent})
 	case 9:
 		_, err = m.c.post(ctx, "/v1/tickets/"+m.ticket+"/responses", map[string]any{"body": "We are looking into it."})
 	case 10:
