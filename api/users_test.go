@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"crm/commands"
 )
 
 func TestUsersDirectory(t *testing.T) {
@@ -142,4 +144,52 @@ func TestListsNameOwners(t *testing.T) {
 		t.Fatalf("users of team EMEA: %s", r.raw)
 	}
 	e.must(400, e.do("manager", "GET", "/v1/users?active=maybe", nil))
+}
+
+// TestKeysBoundToUsersAndApprovalsToManagers: a key bound to a user acts
+// as that user; an approval goes to the owner's manager, and a key bound
+// to another user may not decide it.
+func TestKeysBoundToUsersAndApprovalsToManagers(t *testing.T) {
+	e := newEnv(t)
+	boss := e.user("Bea Boss")
+	other := e.user("Oscar Other")
+	rep := e.user("Rita Rep", "manager_id", boss)
+	before := e.eventCount()
+	if r := e.must(400, e.do("admin", "POST", "/v1/keys", `{"name":"ghost","role":"manager","user_id":"0190a0a0-0000-7000-8000-000000000000"}`)); fieldsOf(r)[0] != "user_id" {
+		t.Fatalf("key for an unknown user: %s", r.raw)
+	}
+	bossKey := e.must(201, e.do("admin", "POST", "/v1/keys", `{"name":"bea","role":"manager","user_id":"`+boss+`"}`))
+	if bossKey.str("user_id") != boss {
+		t.Fatalf("bound key: %s", bossKey.raw)
+	}
+	e.keys["boss"] = bossKey.str("key")
+	e.keys["other"] = e.must(201, e.do("admin", "POST", "/v1/keys", `{"name":"oscar","role":"manager","user_id":"`+other+`"}`)).str("key")
+	if e.eventCount() != before {
+		t.Fatal("creating keys stored events")
+	}
+	acc := e.must(201, e.do("boss", "POST", "/v1/accounts", `{"name":"Big Co","owner_id":"`+rep+`"}`)).str("id")
+	hist := e.must(200, e.do("admin", "GET", "/v1/accounts/"+acc+"/history", nil))
+	if actor := hist.body["items"].([]any)[0].(map[string]any)["metadata"].(map[string]any)["actor"]; actor != "user:"+boss {
+		t.Fatalf("actor of a bound key's command: %v", actor)
+	}
+	opp := e.must(201, e.do("sales", "POST", "/v1/opportunities", `{"account_id":"`+acc+`","name":"Huge","amount":"900000.00","currency":"EUR","expected_close_date":"2027-06-30","stage":"negotiation","owner_id":"`+rep+`"}`)).str("id")
+	req := commands.RequestApproval{OpportunityID: opp, Reason: "above 500000.00 EUR"}
+	req.Metadata = commands.Metadata{Actor: "automation:approval", CommandID: "c1", CorrelationID: "c1", CausationID: "c1"}
+	if err := e.cmds.RequestApproval(t.Context(), &req); err != nil {
+		t.Fatal(err)
+	}
+	approval := req.Result.Extra["approval_id"]
+	o := e.must(200, e.do("sales", "GET", "/v1/opportunities/"+opp, nil))
+	if a := o.body["approvals"].([]any)[0].(map[string]any); a["approver_id"] != boss {
+		t.Fatalf("approval not addressed to the owner's manager: %s", o.raw)
+	}
+	before = e.eventCount()
+	base := "/v1/opportunities/" + opp + "/approvals/" + approval
+	if r := e.must(403, e.do("other", "POST", base+"/approve", `{}`)); r.str("code") != "not_the_approver" {
+		t.Fatalf("another manager decided: %s", r.raw)
+	}
+	if e.eventCount() != before {
+		t.Fatal("a refused decision stored events")
+	}
+	e.must(200, e.do("boss", "POST", base+"/approve", `{"note":"go"}`))
 }

@@ -14,6 +14,8 @@ const (
 	KindPrecondition = "precondition"
 	// KindUnavailable: the change could not be made now; retry later.
 	KindUnavailable = "unavailable"
+	// KindForbidden: the caller may not do this to this record.
+	KindForbidden = "forbidden"
 	// KindInternal: an error the command side handles itself; reaching a
 	// client means a bug.
 	KindInternal = "internal"
@@ -54,6 +56,10 @@ var (
 	// ErrIdempotencyRace: another request with the same idempotency key
 	// completed first; look its response up and replay it (KindInternal).
 	ErrIdempotencyRace error = &kindError{msg: "idempotency key used concurrently", kind: KindInternal}
+	// ErrNotApprover: the approval goes to another user (KindForbidden,
+	// code "not_the_approver").
+	ErrNotApprover error = &kindError{msg: "the approval goes to another user", kind: KindForbidden, code: "not_the_approver",
+		detail: "this approval goes to the opportunity owner's manager; a key bound to another user may not decide it"}
 	// ErrBusy: version conflicts persisted through every retry
 	// (KindUnavailable, code "busy", retry after a second).
 	ErrBusy error = &kindError{msg: "too many concurrent changes; retry", kind: KindUnavailable, code: "busy", retryAfter: time.Second}

@@ -20,7 +20,7 @@ func KeysForAPI(s *apikeys.Store) api.Keys { return apiKeys{store: s} }
 type apiKeys struct{ store *apikeys.Store }
 
 func keyInfo(k apikeys.Key) api.KeyInfo {
-	info := api.KeyInfo{ID: k.ID.String(), Name: k.Name, Role: k.Role, CreatedAt: k.CreatedAt.UTC().Format(time.RFC3339)}
+	info := api.KeyInfo{ID: k.ID.String(), Name: k.Name, Role: k.Role, CreatedAt: k.CreatedAt.UTC().Format(time.RFC3339), UserID: k.UserID}
 	if k.RevokedAt != nil {
 		s := k.RevokedAt.UTC().Format(time.RFC3339)
 		info.RevokedAt = &s
@@ -45,11 +45,11 @@ func (a apiKeys) Authenticate(ctx context.Context, secret string) (api.Principal
 	if err != nil {
 		return api.Principal{}, mapKeyErr(err)
 	}
-	return api.Principal{KeyID: k.ID.String(), Name: k.Name, Role: k.Role}, nil
+	return api.Principal{KeyID: k.ID.String(), Name: k.Name, Role: k.Role, UserID: k.UserID}, nil
 }
 
-func (a apiKeys) Create(ctx context.Context, name, role string) (api.KeyInfo, string, error) {
-	k, secret, err := a.store.Create(ctx, name, role)
+func (a apiKeys) Create(ctx context.Context, name, role, userID string) (api.KeyInfo, string, error) {
+	k, secret, err := a.store.CreateForUser(ctx, name, role, userID)
 	if err != nil {
 		return api.KeyInfo{}, "", mapKeyErr(err)
 	}
