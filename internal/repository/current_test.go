@@ -2,8 +2,8 @@ package repository_test
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
