@@ -138,8 +138,8 @@ func diffDetails(fields []detailField) ([]FieldChange, error) {
 			changes = append(changes, FieldChange{Field: f.name, From: f.from, To: to})
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errs
+	if err := errs.err(); err != nil {
+		return nil, err
 	}
 	return changes, nil
 }

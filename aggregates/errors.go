@@ -86,7 +86,8 @@ func (e *Error) ConflictingID() string {
 }
 
 // Errors is several Invalid errors of one command, one per field, in the
-// order the command's fields are checked. It is Invalid.
+// order the command's fields are checked (a single one is returned as
+// its *Error). It is Invalid.
 type Errors []*Error
 
 func (es Errors) Error() string {
@@ -117,6 +118,17 @@ func (es Errors) ErrorFields() (fields, messages []string) {
 		fields, messages = append(fields, e.Field), append(messages, e.Message)
 	}
 	return fields, messages
+}
+
+// err is the error of es: nil for none, the one *Error alone, else es.
+func (es Errors) err() error {
+	switch len(es) {
+	case 0:
+		return nil
+	case 1:
+		return es[0]
+	}
+	return es
 }
 
 func invalid(field, format string, args ...any) *Error {

@@ -170,8 +170,8 @@ func (u *User) Register(c RegisterUser, now time.Time) ([]Event, error) {
 	if c.ManagerID == u.id && c.ManagerID != "" {
 		errs = append(errs, invalid("manager_id", "may not be the user themself"))
 	}
-	if len(errs) > 0 {
-		return nil, errs
+	if err := errs.err(); err != nil {
+		return nil, err
 	}
 	if u.exists {
 		return nil, refused("user_exists", "user %s already exists", u.id)

@@ -32,12 +32,12 @@ func (s *server) reportRoutes(r chi.Router) {
 		}
 		groupBy := r.URL.Query().Get("group_by")
 		switch groupBy {
-		case "", readmodels.GroupByOwner, readmodels.GroupBySource, readmodels.GroupByCampaign:
+		case "", readmodels.GroupByOwner, readmodels.GroupByTeam, readmodels.GroupBySource, readmodels.GroupByCampaign:
 		default:
-			s.errs.write(w, r, badField("group_by", "must be owner, source or campaign"))
+			s.errs.write(w, r, badField("group_by", "must be owner, team, source or campaign"))
 			return
 		}
-		if !s.caughtUp(w, r, reportsProjector) {
+		if !s.caughtUp(w, r, reportsProjector, readmodels.DirectoryProjector) {
 			return
 		}
 		f, err := s.reports.Funnel(r.Context(), readmodels.FunnelFilter{From: from, To: to, GroupBy: groupBy})

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -192,4 +193,47 @@ func TestKeysBoundToUsersAndApprovalsToManagers(t *testing.T) {
 		t.Fatal("a refused decision stored events")
 	}
 	e.must(200, e.do("boss", "POST", base+"/approve", `{"note":"go"}`))
+}
+
+// TestFunnelByOwnerAndTeam: the funnel groups by owner with the owner's
+// name, and by the owner's team.
+func TestFunnelByOwnerAndTeam(t *testing.T) {
+	e := newEnv(t)
+	emea, apac := e.user("Eve Emea", "team", "EMEA"), e.user("Abe Apac", "team", "APAC")
+	e.must(201, e.do("sales", "POST", "/v1/leads", leadWith("email", "f1@example.com", "owner_id", emea)))
+	e.must(201, e.do("sales", "POST", "/v1/leads", leadWith("email", "f2@example.com", "owner_id", emea)))
+	pos := e.must(201, e.do("sales", "POST", "/v1/leads", leadWith("email", "f3@example.com", "owner_id", apac))).str("position")
+	q := "&min_position=" + url.QueryEscape(pos)
+	groups := func(by string) map[string]string {
+		r := e.must(200, e.do("manager", "GET", "/v1/reports/funnel?group_by="+by+q, nil))
+		out := map[string]string{}
+		for _, g := range r.body["groups"].([]any) {
+			m := g.(map[string]any)
+			key, _ := m["key"].(string)
+			name, _ := m["name"].(string)
+			count := m["leads"].(map[string]any)["stages"].([]any)[0].(map[string]any)["count"]
+			out[key] = fmt.Sprintf("%s/%v", name, count)
+		}
+		return out
+	}
+	if got := groups("team"); got["EMEA"] != "/2" || got["APAC"] != "/1" || len(got) != 2 {
+		t.Fatalf("by team: %v", got)
+	}
+	if got := groups("owner"); got[emea] != "Eve Emea/2" || got[apac] != "Abe Apac/1" {
+		t.Fatalf("by owner: %v", got)
+	}
+}
+
+// TestEscalationsGoToTheManager: an escalation names the assignee's
+// manager.
+func TestEscalationsGoToTheManager(t *testing.T) {
+	e := newEnv(t)
+	lead := e.user("Lee Lead")
+	agent := e.user("Ann Agent", "manager_id", lead)
+	tk := e.must(201, e.do("support", "POST", "/v1/tickets", `{"subject":"s","priority":"low","channel":"web"}`)).str("id")
+	e.must(200, e.do("support", "POST", "/v1/tickets/"+tk+"/assign", `{"assignee_id":"`+agent+`"}`))
+	e.must(200, e.do("support", "POST", "/v1/tickets/"+tk+"/escalate", `{"reason":"angry customer"}`))
+	if v := e.must(200, e.do("support", "GET", "/v1/tickets/"+tk, nil)); v.str("escalated_to") != lead || v.body["escalation_level"] != float64(1) {
+		t.Fatalf("escalation not routed to the manager: %s", v.raw)
+	}
 }
