@@ -331,7 +331,16 @@ func (a *App) ownedRecords(ctx context.Context, user string) ([]commands.RecordR
 	if a.Engine == nil || a.Queries == nil || a.Log == nil {
 		return nil, errors.New("app: handing records over needs the projections")
 	}
-	head, err := a.Log.Head(ctx)
+	// The newest committed event, not the log's head: the head stops
+	// below transactions still open, and an assignment committed just
+	// before the deactivation may lie past it.
+	var head eventstore.Cursor
+	var err error
+	if a.Postgres != nil {
+		head, err = a.Postgres.Newest(ctx)
+	} else {
+		head, err = a.Log.Head(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
