@@ -237,3 +237,16 @@ func TestEscalationsGoToTheManager(t *testing.T) {
 		t.Fatalf("escalation not routed to the manager: %s", v.raw)
 	}
 }
+
+// TestKeyOfADeactivatedUserIsRefused: a key bound to a user stops working
+// when the user is deactivated, and works again on reactivation.
+func TestKeyOfADeactivatedUserIsRefused(t *testing.T) {
+	e := newEnv(t)
+	leaving, successor := e.user("Lea Leaving"), e.user("Sue Successor")
+	e.keys["leaving"] = e.must(201, e.do("admin", "POST", "/v1/keys", `{"name":"lea","role":"sales","user_id":"`+leaving+`"}`)).str("key")
+	e.must(200, e.do("leaving", "GET", "/v1/users/"+leaving, nil))
+	e.must(200, e.do("manager", "POST", "/v1/users/"+leaving+"/deactivate", `{"successor_id":"`+successor+`"}`))
+	e.must(401, e.do("leaving", "GET", "/v1/users/"+leaving, nil))
+	e.must(200, e.do("manager", "POST", "/v1/users/"+leaving+"/reactivate", nil))
+	e.must(200, e.do("leaving", "GET", "/v1/users/"+leaving, nil))
+}

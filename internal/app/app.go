@@ -479,7 +479,7 @@ func (a *App) buildHTTP(context.Context) error {
 	a.Requests = requestlog.New(a.DB.Pool, requestlog.Options{Logger: a.log, SpoolDir: spool})
 	a.onClose(a.Requests.Close) // writes the request audit entries still queued
 	o := api.Options{Ready: a, Metrics: reg, Logger: a.log, Version: hc.Version,
-		Keys: KeysForAPI(a.Keys), Commands: a.Commands, Responses: a.Repository,
+		Keys: KeysForAPI(a.Keys, a.Commands), Commands: a.Commands, Responses: a.Repository,
 		Progress: a.Adapter, Projections: a.Adapter, Feed: a.Adapter,
 		Lists: a.Queries, Audit: a.Queries, Reports: a.Queries, Requests: a.Requests,
 		Verifier: noVerifier{}, RateLimit: hc.RateLimit, RequestTimeout: hc.RequestTimeout}

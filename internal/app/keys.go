@@ -14,10 +14,21 @@ import (
 
 // KeysForAPI adapts a key store to the HTTP layer's api.Keys, mapping
 // apikeys.ErrNotFound to api.ErrUnknownKey, apikeys.ErrInvalid to
-// api.ErrBadKey and apikeys.ErrNameTaken to api.ErrKeyNameTaken.
-func KeysForAPI(s *apikeys.Store) api.Keys { return apiKeys{store: s} }
+// api.ErrBadKey and apikeys.ErrNameTaken to api.ErrKeyNameTaken. With
+// users set, a key bound to a user who is no longer active authenticates
+// no one (api.ErrUnknownKey).
+func KeysForAPI(s *apikeys.Store, users ActiveUsers) api.Keys { return apiKeys{store: s, users: users} }
 
-type apiKeys struct{ store *apikeys.Store }
+// ActiveUsers tells whether a user is active: nil, or an error naming
+// field, when not.
+type ActiveUsers interface {
+	ActiveUser(ctx context.Context, field, id string) error
+}
+
+type apiKeys struct {
+	store *apikeys.Store
+	users ActiveUsers
+}
 
 func keyInfo(k apikeys.Key) api.KeyInfo {
 	info := api.KeyInfo{ID: k.ID.String(), Name: k.Name, Role: k.Role, CreatedAt: k.CreatedAt.UTC().Format(time.RFC3339), UserID: k.UserID}
@@ -44,6 +55,15 @@ func (a apiKeys) Authenticate(ctx context.Context, secret string) (api.Principal
 	k, err := a.store.Authenticate(ctx, secret)
 	if err != nil {
 		return api.Principal{}, mapKeyErr(err)
+	}
+	if k.UserID != "" && a.users != nil {
+		if err := a.users.ActiveUser(ctx, "user_id", k.UserID); err != nil {
+			var kinded interface{ ErrorKind() string }
+			if errors.As(err, &kinded) && kinded.ErrorKind() == "invalid" {
+				return api.Principal{}, fmt.Errorf("%w: the key's user %s is not active", api.ErrUnknownKey, k.UserID)
+			}
+			return api.Principal{}, err
+		}
 	}
 	return api.Principal{KeyID: k.ID.String(), Name: k.Name, Role: k.Role, UserID: k.UserID}, nil
 }
