@@ -183,6 +183,8 @@ func (a *Account) Apply(e Event) {
 				*f = c.To
 			}
 		}
+	case ContactDetailsChangedEvent:
+		a.applyContactDetails(e)
 	case ContactAddedEvent:
 		a.byID[e.ContactID] = len(a.contacts)
 		a.byEmail[e.Email] = e.ContactID

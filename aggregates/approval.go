@@ -17,6 +17,9 @@ type Approval struct {
 	Note      string     `json:"note,omitempty"`
 	Requested time.Time  `json:"requested_at"`
 	DecidedAt *time.Time `json:"decided_at"`
+	// ApproverID is the user the approval goes to (the owner's manager
+	// when it was requested), if any.
+	ApproverID string `json:"approver_id,omitempty"`
 }
 
 // OpportunityApprovalRequestedEvent records that an opportunity needs a
@@ -27,6 +30,9 @@ type OpportunityApprovalRequestedEvent struct {
 	ApprovalID    string    `json:"approval_id"`
 	Reason        string    `json:"reason"`
 	RequestedAt   time.Time `json:"requested_at"`
+	// ApproverID is the user who is to decide (the owner's manager), if
+	// the owner has one.
+	ApproverID string `json:"approver_id,omitempty"`
 }
 
 // OpportunityApprovalGrantedEvent records an approval.
@@ -72,7 +78,8 @@ func ApprovalEvents() []Event {
 func (o *Opportunity) applyApproval(e Event) bool {
 	switch e := e.(type) {
 	case OpportunityApprovalRequestedEvent:
-		o.approvals = append(o.approvals, Approval{ID: e.ApprovalID, Status: ApprovalPending, Reason: e.Reason, Requested: e.RequestedAt})
+		o.approvals = append(o.approvals, Approval{ID: e.ApprovalID, Status: ApprovalPending, Reason: e.Reason, Requested: e.RequestedAt,
+			ApproverID: e.ApproverID})
 	case OpportunityApprovalGrantedEvent:
 		o.decide(e.ApprovalID, ApprovalApproved, e.Note, e.DecidedAt)
 	case OpportunityApprovalRejectedEvent:
@@ -101,22 +108,28 @@ func (o *Opportunity) approval(id string) (Approval, bool) {
 }
 
 // blockingApproval returns the code refusing closed_won while an approval
-// is pending or was rejected, or "".
-func (o *Opportunity) blockingApproval() string {
+// is pending or was rejected, with that approval's id, or "".
+func (o *Opportunity) blockingApproval() (code, approvalID string) {
 	for _, a := range o.approvals {
 		switch a.Status {
 		case ApprovalPending:
-			return "approval_pending"
+			return "approval_pending", a.ID
 		case ApprovalRejected:
-			return "approval_rejected"
+			return "approval_rejected", a.ID
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // RequestApproval asks for a manager's approval before the opportunity may
 // be won. An opportunity with a pending approval gets no second one.
 func (o *Opportunity) RequestApproval(approvalID, reason string, now time.Time) ([]Event, error) {
+	return o.RequestApprovalFrom(approvalID, reason, "", now)
+}
+
+// RequestApprovalFrom is RequestApproval addressed to the user approverID
+// ("" for any manager).
+func (o *Opportunity) RequestApprovalFrom(approvalID, reason, approverID string, now time.Time) ([]Event, error) {
 	if err := o.open(); err != nil {
 		return nil, err
 	}
@@ -125,7 +138,8 @@ func (o *Opportunity) RequestApproval(approvalID, reason string, now time.Time) 
 			return nil, nil
 		}
 	}
-	return []Event{OpportunityApprovalRequestedEvent{OpportunityID: o.id, ApprovalID: approvalID, Reason: reason, RequestedAt: utc(now)}}, nil
+	return []Event{OpportunityApprovalRequestedEvent{OpportunityID: o.id, ApprovalID: approvalID, Reason: reason, RequestedAt: utc(now),
+		ApproverID: approverID}}, nil
 }
 
 // pendingApproval checks that approvalID names a pending approval.
@@ -141,6 +155,13 @@ func (o *Opportunity) pendingApproval(approvalID string) error {
 		return refused("approval_not_pending", "approval %s is already %s", approvalID, a.Status)
 	}
 	return nil
+}
+
+// Approver is the user an approval goes to ("" for any manager, or when
+// there is no such approval).
+func (o *Opportunity) Approver(approvalID string) string {
+	a, _ := o.approval(approvalID)
+	return a.ApproverID
 }
 
 // Approve grants a pending approval.

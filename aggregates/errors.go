@@ -1,6 +1,9 @@
 package aggregates
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Kind classifies a domain error. Its value is one of the error kinds the
 // HTTP layer maps to a status in one table: "invalid", "conflict",
@@ -80,6 +83,52 @@ func (e *Error) ConflictingID() string {
 		return ""
 	}
 	return e.ConflictID
+}
+
+// Errors is several Invalid errors of one command, one per field, in the
+// order the command's fields are checked (a single one is returned as
+// its *Error). It is Invalid.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// ErrorKind is Invalid.
+func (es Errors) ErrorKind() string { return string(Invalid) }
+
+// ErrorDetail is every field's problem.
+func (es Errors) ErrorDetail() string { return es.Error() }
+
+// ErrorField is the first field's problem.
+func (es Errors) ErrorField() (name, message string) {
+	if len(es) == 0 {
+		return "", ""
+	}
+	return es[0].Field, es[0].Message
+}
+
+// ErrorFields names every invalid field and what is wrong with it.
+func (es Errors) ErrorFields() (fields, messages []string) {
+	for _, e := range es {
+		fields, messages = append(fields, e.Field), append(messages, e.Message)
+	}
+	return fields, messages
+}
+
+// err is the error of es: nil for none, the one *Error alone, else es.
+func (es Errors) err() error {
+	switch len(es) {
+	case 0:
+		return nil
+	case 1:
+		return es[0]
+	}
+	return es
 }
 
 func invalid(field, format string, args ...any) *Error {

@@ -210,6 +210,8 @@ func (l *Lead) Apply(e Event) {
 		l.activities++
 	case LeadScoredEvent:
 		l.score, l.scored = e.Score, true
+	case LeadDetailsChangedEvent:
+		l.applyDetails(e)
 	}
 }
 

@@ -232,6 +232,8 @@ func (o *Opportunity) Apply(e Event) {
 		o.amount, o.currency = e.Amount, e.Currency
 	case OpportunityCloseDateChangedEvent:
 		o.closeDate = e.To
+	case OpportunityDetailsChangedEvent:
+		o.applyDetails(e)
 	case OpportunityReopenedEvent:
 		o.enter(e.ToStage, e.ReopenedAt)
 		o.closedAt, o.lostReason = nil, ""
@@ -316,24 +318,14 @@ func (o *Opportunity) Open(c OpenOpportunity, now time.Time) ([]Event, error) {
 // ChangeStage moves an open opportunity to stage: any open stage, forward or
 // back, or closed_won, or closed_lost with a reason (reason is ignored for
 // other stages). Moving to the current stage changes nothing. Errors:
-// NotFound; Refused opportunity_closed; Invalid stage, reason or note.
+// NotFound; Refused opportunity_closed; Invalid stage, reason or note. The
+// command's own values are checked before the opportunity's state.
 func (o *Opportunity) ChangeStage(stage, note, reason string, now time.Time) ([]Event, error) {
-	if err := o.open(); err != nil {
-		return nil, err
-	}
 	if err := oneOf("stage", stage, Stages...); err != nil {
 		return nil, err
 	}
 	if err := optional("note", note, maxLongText); err != nil {
 		return nil, err
-	}
-	if stage == o.stage {
-		return nil, nil
-	}
-	if stage == StageClosedWon {
-		if code := o.blockingApproval(); code != "" {
-			return nil, refused(code, "opportunity %s cannot be won before a manager approves it", o.id)
-		}
 	}
 	if stage == StageClosedLost {
 		if err := required("reason", reason); err != nil {
@@ -341,6 +333,19 @@ func (o *Opportunity) ChangeStage(stage, note, reason string, now time.Time) ([]
 		}
 	} else {
 		reason = ""
+	}
+	if err := o.open(); err != nil {
+		return nil, err
+	}
+	if stage == o.stage {
+		return nil, nil
+	}
+	if stage == StageClosedWon {
+		if code, approvalID := o.blockingApproval(); code != "" {
+			err := refused(code, "opportunity %s cannot be won before a manager approves approval %s", o.id, approvalID)
+			err.ConflictID = approvalID
+			return nil, err
+		}
 	}
 	return []Event{OpportunityStageChangedEvent{OpportunityID: o.id, From: o.stage, To: stage,
 		Probability: StageProbability(stage), ForecastCategory: ForecastCategory(stage), Note: note,

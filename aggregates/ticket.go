@@ -91,6 +91,9 @@ type TicketEscalatedEvent struct {
 	Reason      string    `json:"reason"`
 	Level       int       `json:"level"`
 	EscalatedAt time.Time `json:"escalated_at"`
+	// EscalatedTo is the user the escalation goes to (the assignee's
+	// manager), if the assignee has one.
+	EscalatedTo string `json:"escalated_to,omitempty"`
 }
 
 // TicketResolvedEvent records a resolution.
@@ -191,12 +194,14 @@ type OpenTicket struct {
 
 // Ticket is a customer service case.
 type Ticket struct {
-	id                 string
-	exists             bool
-	opened             TicketOpenedEvent
-	status             string
-	priority           string
-	assignee           string
+	id       string
+	exists   bool
+	opened   TicketOpenedEvent
+	status   string
+	priority string
+	assignee string
+	// escalatedTo is the user the latest escalation went to.
+	escalatedTo        string
 	firstResponseDue   time.Time
 	resolutionDue      time.Time
 	firstResponseAt    *time.Time
@@ -232,6 +237,8 @@ func (t *Ticket) Apply(e Event) {
 	case TicketOpenedEvent:
 		t.exists, t.opened, t.status, t.priority = true, e, TicketOpen, e.Priority
 		t.firstResponseDue, t.resolutionDue = e.FirstResponseDue, e.ResolutionDue
+	case TicketDetailsChangedEvent:
+		t.applyDetails(e)
 	case TicketAssignedEvent:
 		t.assignee = e.AssigneeID
 	case TicketRespondedEvent:
@@ -243,6 +250,9 @@ func (t *Ticket) Apply(e Event) {
 		t.priority, t.firstResponseDue, t.resolutionDue = e.To, e.FirstResponseDue, e.ResolutionDue
 	case TicketEscalatedEvent:
 		t.escalation = e.Level
+		if e.EscalatedTo != "" {
+			t.escalatedTo = e.EscalatedTo
+		}
 	case TicketResolvedEvent:
 		at := e.ResolvedAt
 		t.status, t.resolvedAt, t.resolvedLate = TicketResolved, &at, !e.WithinSLA
@@ -444,16 +454,18 @@ func (t *Ticket) LogActivity(c LogActivity, now time.Time) ([]Event, error) {
 
 // TicketView is a ticket's current state as the API shows it.
 type TicketView struct {
-	ID               string     `json:"id"`
-	Subject          string     `json:"subject"`
-	Description      string     `json:"description"`
-	AccountID        string     `json:"account_id,omitempty"`
-	ContactID        string     `json:"contact_id,omitempty"`
-	Priority         string     `json:"priority"`
-	Channel          string     `json:"channel"`
-	Status           string     `json:"status"`
-	AssigneeID       string     `json:"assignee_id,omitempty"`
-	EscalationLevel  int        `json:"escalation_level"`
+	ID              string `json:"id"`
+	Subject         string `json:"subject"`
+	Description     string `json:"description"`
+	AccountID       string `json:"account_id,omitempty"`
+	ContactID       string `json:"contact_id,omitempty"`
+	Priority        string `json:"priority"`
+	Channel         string `json:"channel"`
+	Status          string `json:"status"`
+	AssigneeID      string `json:"assignee_id,omitempty"`
+	EscalationLevel int    `json:"escalation_level"`
+	// EscalatedTo is the user the latest escalation went to, if any.
+	EscalatedTo      string     `json:"escalated_to,omitempty"`
 	FirstResponseDue time.Time  `json:"first_response_due"`
 	ResolutionDue    time.Time  `json:"resolution_due"`
 	FirstResponseAt  *time.Time `json:"first_response_at"`
@@ -476,7 +488,7 @@ type TicketView struct {
 func (t *Ticket) View() TicketView {
 	o := t.opened
 	v := TicketView{ID: t.id, Subject: o.Subject, Description: o.Description, AccountID: o.AccountID, ContactID: o.ContactID,
-		Priority: t.priority, Channel: o.Channel, Status: t.status, AssigneeID: t.assignee, EscalationLevel: t.escalation,
+		Priority: t.priority, Channel: o.Channel, Status: t.status, AssigneeID: t.assignee, EscalationLevel: t.escalation, EscalatedTo: t.escalatedTo,
 		FirstResponseDue: t.firstResponseDue, ResolutionDue: t.resolutionDue, FirstResponseAt: t.firstResponseAt,
 		ResolvedAt: t.resolvedAt, ClosedAt: t.closedAt, FirstResponseBreached: (t.firstResponseAt != nil && t.firstResponseLate) || t.breached[SLAFirstResponse],
 		ResolutionBreached: t.resolvedLate || t.breached[SLAResolution], Satisfaction: t.satisfaction,

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"strings"
 	"testing"
 
 	"crm/commands"
@@ -23,8 +24,8 @@ func TestApprovalGatesClosedWon(t *testing.T) {
 	}
 	before := e.streamCount("opportunity-" + oppID)
 	won := e.must(409, e.do("sales", "POST", "/v1/opportunities/"+oppID+"/stage", `{"stage":"closed_won"}`))
-	if won.str("code") != "approval_pending" {
-		t.Errorf("code %q", won.str("code"))
+	if won.str("code") != "approval_pending" || won.str("conflicting_id") != approvalID || !strings.Contains(won.str("detail"), approvalID) {
+		t.Errorf("409 does not name the approval %s: %s", approvalID, won.raw)
 	}
 	base := "/v1/opportunities/" + oppID + "/approvals/" + approvalID
 	e.must(403, e.do("sales", "POST", base+"/approve", `{}`))

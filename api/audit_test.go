@@ -85,7 +85,7 @@ func auditHasChange(t *testing.T, e readmodels.AuditEntry, field, from, to strin
 // auditScenario runs commands as several roles and returns the ids it
 // created and the position of the last command.
 type auditIDs struct {
-	lead, lead2, account, contact, opp, ticket, pos string
+	lead, lead2, account, contact, opp, ticket, owner, pos string
 }
 
 func auditScenario(t *testing.T, e *env) auditIDs {
@@ -96,7 +96,8 @@ func auditScenario(t *testing.T, e *env) auditIDs {
 		"email", "ada@engines.example"), "X-Correlation-ID", "corr-capture-1"))).str("id")
 	ids.lead2 = keep(e.must(201, e.do("sales", "POST", "/v1/leads", leadWith("name", "Grace Hopper", "company", "Navy",
 		"email", "grace@navy.example")))).str("id")
-	keep(e.must(200, e.do("manager", "POST", "/v1/leads/"+ids.lead+"/assign", `{"owner_id":"owner-a"}`)))
+	ids.owner = e.user("Owner A")
+	keep(e.must(200, e.do("manager", "POST", "/v1/leads/"+ids.lead+"/assign", map[string]any{"owner_id": ids.owner})))
 	keep(e.must(200, e.do("sales", "POST", "/v1/leads/"+ids.lead+"/contact-attempts", `{"channel":"call","outcome":"reached"}`)))
 	keep(e.must(200, e.do("sales", "POST", "/v1/leads/"+ids.lead+"/qualify", `{}`)))
 	conv := keep(e.must(200, e.do("sales", "POST", "/v1/leads/"+ids.lead+"/convert",
@@ -168,7 +169,7 @@ func TestAuditTimeline(t *testing.T) {
 	}
 	auditHasChange(t, captured, "name", "null", `"Ada Lovelace"`)
 	auditHasChange(t, captured, "email", "null", `"ada@engines.example"`)
-	auditHasChange(t, auditFind(t, all, "lead.assigned.v1", ids.lead), "owner_id", "null", `"owner-a"`)
+	auditHasChange(t, auditFind(t, all, "lead.assigned.v1", ids.lead), "owner_id", "null", `"`+ids.owner+`"`)
 	conv := auditFind(t, all, "lead.converted.v1", ids.lead)
 	if want := "Lead converted into new account " + ids.account + ", contact " + ids.contact + " and opportunity " + ids.opp; conv.Summary != want {
 		t.Errorf("conversion summary %q, want %q", conv.Summary, want)

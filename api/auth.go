@@ -12,12 +12,20 @@ type Principal struct {
 	KeyID string
 	Name  string
 	Role  string
+	// UserID is the user the key is bound to ("" for none).
+	UserID string
 }
 
 // Actor is the actor events and the request audit record for the
-// principal: "key:<key id>:<name>". Key ids are unique and never reused, so
-// two keys can never write the same actor; the name keeps it readable.
-func (p Principal) Actor() string { return "key:" + p.KeyID + ":" + p.Name }
+// principal: "user:<user id>" for a key bound to a user, else
+// "key:<key id>:<name>". Key ids are unique and never reused, so two keys
+// can never write the same actor; the name keeps it readable.
+func (p Principal) Actor() string {
+	if p.UserID != "" {
+		return "user:" + p.UserID
+	}
+	return "key:" + p.KeyID + ":" + p.Name
+}
 
 // KeyInfo describes a stored API key (never its secret).
 type KeyInfo struct {
@@ -26,6 +34,8 @@ type KeyInfo struct {
 	Role      string  `json:"role"`
 	CreatedAt string  `json:"created_at"`
 	RevokedAt *string `json:"revoked_at"`
+	// UserID is the user the key is bound to, if any.
+	UserID string `json:"user_id,omitempty"`
 }
 
 // Keys authenticates secrets and manages keys.
@@ -33,10 +43,10 @@ type Keys interface {
 	// Authenticate returns the principal of an active key's secret, or
 	// ErrUnknownKey.
 	Authenticate(ctx context.Context, secret string) (Principal, error)
-	// Create makes a key and returns it with its secret. A bad name or role
-	// is an error wrapping ErrBadKey, a name another key has one wrapping
-	// ErrKeyNameTaken.
-	Create(ctx context.Context, name, role string) (KeyInfo, string, error)
+	// Create makes a key, bound to the user userID unless it is "", and
+	// returns it with its secret. A bad name or role is an error wrapping
+	// ErrBadKey, a name another key has one wrapping ErrKeyNameTaken.
+	Create(ctx context.Context, name, role, userID string) (KeyInfo, string, error)
 	// List returns every key.
 	List(ctx context.Context) ([]KeyInfo, error)
 	// Revoke deactivates a key, or returns ErrUnknownKey.
@@ -70,17 +80,19 @@ const (
 	permCompliance   = "audit:compliance" // the request audit and log verification
 	permKeys         = "keys:admin"
 	permForms        = "forms:admin" // web-to-lead forms (admin only)
+	permUsersRead    = "users:read"  // the users directory
+	permUsersWrite   = "users:write" // register, change and deactivate users
 )
 
 // rolePermissions is the role table of API.md.
 var rolePermissions = map[string][]string{
 	"admin": {"*"},
-	"manager": {permSalesRead, permSalesWrite, permAccountsRead, permServiceRead, permServiceWrite, permApprovals, permReports, permAudit, permEvents, permAutomation,
-		permCatalog, permForecast},
-	"sales":   {permSalesRead, permSalesWrite, permAccountsRead},
-	"support": {permServiceRead, permServiceWrite, permAccountsRead},
-	"analyst": {permSalesRead, permAccountsRead, permServiceRead, permReports, permEvents, permReportsDefine},
-	"auditor": {permSalesRead, permAccountsRead, permServiceRead, permAudit, permEvents, permCompliance},
+	"manager": {permUsersRead, permUsersWrite, permSalesRead, permSalesWrite, permAccountsRead, permServiceRead, permServiceWrite, permApprovals,
+		permReports, permAudit, permEvents, permAutomation, permCatalog, permForecast},
+	"sales":   {permUsersRead, permSalesRead, permSalesWrite, permAccountsRead},
+	"support": {permUsersRead, permServiceRead, permServiceWrite, permAccountsRead},
+	"analyst": {permUsersRead, permSalesRead, permAccountsRead, permServiceRead, permReports, permEvents, permReportsDefine},
+	"auditor": {permUsersRead, permSalesRead, permAccountsRead, permServiceRead, permAudit, permEvents, permCompliance},
 }
 
 // Allowed reports whether role may use a route that needs perm.
@@ -136,6 +148,11 @@ func require(perm string) func(http.Handler) http.Handler {
 			if !Allowed(p.Role, perm) {
 				errorWriter{}.write(w, r, codedErr(kindForbidden, "forbidden",
 					"role "+p.Role+" may not do this (needs "+perm+")"))
+				return
+			}
+			// The caller may do this: now the request itself.
+			if err := checkRequest(r); err != nil {
+				errorWriter{}.write(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -28,6 +30,49 @@ const (
 	permAutomation = "automation:configure" // assignment rules, SLA targets, reading the approval policy
 )
 
+// assignmentOwnersActive refuses assignment rules naming an owner who is
+// not an active user, naming every such owner. A body that does not parse
+// is left to the setting's own validation.
+func (s *server) assignmentOwnersActive(ctx context.Context, body []byte) error {
+	var rules struct {
+		Rules []struct {
+			Owners []string `json:"owners"`
+		} `json:"rules"`
+		DefaultOwners []string `json:"default_owners"`
+	}
+	if json.Unmarshal(body, &rules) != nil {
+		return nil
+	}
+	var fields []FieldError
+	check := func(field, id string) error {
+		err := s.cmds.ActiveUser(ctx, field, id)
+		var fe fieldedError
+		if errors.As(err, &fe) {
+			if name, msg := fe.ErrorField(); msg != "" {
+				fields = append(fields, FieldError{Field: name, Message: msg})
+				return nil
+			}
+		}
+		return err
+	}
+	for i, rule := range rules.Rules {
+		for j, id := range rule.Owners {
+			if err := check(fmt.Sprintf("rules[%d].owners[%d]", i, j), id); err != nil {
+				return err
+			}
+		}
+	}
+	for j, id := range rules.DefaultOwners {
+		if err := check(fmt.Sprintf("default_owners[%d]", j), id); err != nil {
+			return err
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return &apiError{kind: kindInvalid, detail: fields[0].Field + ": " + fields[0].Message, fields: fields}
+}
+
 func (s *server) automationRoutes(r chi.Router) {
 	if s.automations == nil {
 		return
@@ -46,6 +91,12 @@ func (s *server) automationRoutes(r chi.Router) {
 			if err != nil {
 				s.errs.write(w, r, err)
 				return
+			}
+			if name == "assignment" {
+				if err := s.assignmentOwnersActive(r.Context(), body); err != nil {
+					s.errs.write(w, r, err)
+					return
+				}
 			}
 			v, err := s.automations.PutSetting(r.Context(), name, body)
 			if err != nil {

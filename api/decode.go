@@ -76,14 +76,17 @@ func jsonError(err error) error {
 	var se *strictjson.Error
 	if errors.As(err, &se) {
 		if se.Field == strictjson.Body {
+			// errors[] names the body itself, with what is wrong and,
+			// for malformed JSON, the byte it went wrong at.
+			detail := se.Message
 			if strings.HasPrefix(se.Message, "must") {
-				return requestErr(kindInvalid, "the body "+se.Message)
+				detail = "the body " + se.Message
 			}
-			return requestErr(kindInvalid, se.Message)
+			return &apiError{kind: kindInvalid, detail: detail, field: strictjson.Body, message: se.Message}
 		}
 		return badField(se.Field, se.Message)
 	}
-	return requestErr(kindInvalid, "malformed JSON: "+err.Error())
+	return &apiError{kind: kindInvalid, detail: "malformed JSON: " + err.Error(), field: strictjson.Body, message: "malformed JSON: " + err.Error()}
 }
 
 // storableText reports whether PostgreSQL text can hold s: valid UTF-8

@@ -30,7 +30,7 @@ func TestErasureLeavesNoPlaintextInTablePages(t *testing.T) {
 	for range 3 {
 		e.must(http.StatusCreated, e.do("sales", http.MethodPost, "/v1/leads", leadWith("email", "bystander"+time.Now().Format("150405.000000")+"@pages.example")))
 	}
-	pos := e.must(http.StatusOK, e.do("sales", http.MethodPost, "/v1/leads/"+lead.str("id")+"/assign", map[string]any{"owner_id": "rep-1"})).str("position")
+	pos := e.must(http.StatusOK, e.do("sales", http.MethodPost, "/v1/leads/"+lead.str("id")+"/assign", map[string]any{"owner_id": e.user("Rep One")})).str("position")
 	e.must(http.StatusOK, e.do("sales", http.MethodGet, "/v1/leads?min_position="+url.QueryEscape(pos), nil))
 	e.must(http.StatusOK, e.do("auditor", http.MethodGet, "/v1/audit?entity_id="+lead.str("id")+"&min_position="+url.QueryEscape(pos), nil))
 	var wrapped []byte

@@ -82,8 +82,15 @@ type (
 	fieldedError interface {
 		ErrorField() (name, message string)
 	}
+	// fieldsError names several invalid input fields, each with what is
+	// wrong with it.
+	fieldsError interface {
+		ErrorFields() (fields, messages []string)
+	}
 	// conflictingError names the entity a conflict is with ("": none).
 	conflictingError interface{ ConflictingID() string }
+	// versionedError names the version the entity is at (a 412).
+	versionedError interface{ CurrentVersion() int64 }
 	// retryableError says how long to wait before a retry (0: no advice).
 	retryableError interface{ RetryAfter() time.Duration }
 )
@@ -145,6 +152,17 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 			p.Errors = []FieldError{{Field: name, Message: msg}}
 		}
 	}
+	if ae, ok := ke.(*apiError); ok && len(ae.fields) > 0 {
+		p.Errors = ae.fields
+	}
+	if fe, ok := ke.(fieldsError); ok {
+		if fields, messages := fe.ErrorFields(); len(fields) > 0 {
+			p.Errors = make([]FieldError, len(fields))
+			for i := range fields {
+				p.Errors[i] = FieldError{Field: fields[i], Message: messages[i]}
+			}
+		}
+	}
 	var rows *commands.ImportInvalidError
 	if errors.As(err, &rows) {
 		// An import's invalid values: each with its CSV row and column.
@@ -159,6 +177,12 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 	if c, ok := ke.(conflictingError); ok {
 		p.ConflictingID = c.ConflictingID()
 	}
+	var ve versionedError
+	if errors.As(err, &ve) {
+		v := ve.CurrentVersion()
+		p.CurrentVersion = &v
+		w.Header().Set("ETag", etag(v))
+	}
 	if ra, ok := ke.(retryableError); ok && ra.RetryAfter() > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ra.RetryAfter().Seconds()))))
 	}
@@ -169,8 +193,10 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 // refused caller, or a sentinel of an interface api declares.
 type apiError struct {
 	kind, code, detail string
-	// field and message name one invalid input field.
+	// field and message name one invalid input field; fields, when set,
+	// names several.
 	field, message string
+	fields         []FieldError
 	retryAfter     time.Duration
 	// msg is the error's text when it differs from detail.
 	msg string

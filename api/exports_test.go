@@ -25,7 +25,7 @@ func TestListExportsCSV(t *testing.T) {
 	tr.cmd(201, "sales", "POST", "/v1/opportunities", map[string]any{"account_id": acc, "name": "扩展", "amount": "1000.50",
 		"currency": "CNY", "expected_close_date": "2027-12-31"})
 	tr.cmd(201, "support", "POST", "/v1/tickets", map[string]any{"subject": "无法登录", "account_id": acc, "priority": "low", "channel": "web"})
-	tr.cmd(200, "sales", "POST", "/v1/accounts/"+acc+"/activities", map[string]any{"kind": "task", "subject": "跟进", "owner_id": ownerID(1),
+	tr.cmd(200, "sales", "POST", "/v1/accounts/"+acc+"/activities", map[string]any{"kind": "task", "subject": "跟进", "owner_id": e.owner("rep-1"),
 		"due_at": "2027-03-02T09:00:00Z"})
 
 	read := func(role, path string, headers ...string) [][]string {
@@ -47,7 +47,7 @@ func TestListExportsCSV(t *testing.T) {
 	if len(leads) != 4 || leads[0][0] != "id" || leads[0][2] != "name" || !strings.HasPrefix(leads[1][2], "张伟") || leads[1][3] != `'=HYPERLINK("x")` {
 		t.Errorf("leads export: %q", leads)
 	}
-	if accounts := read("sales", "/v1/accounts?x=1", "Accept", "text/csv"); len(accounts) != 2 || accounts[1][1] != "北京科技有限公司" || accounts[1][7] != "a;b" {
+	if accounts := read("sales", "/v1/accounts?limit=50", "Accept", "text/csv"); len(accounts) != 2 || accounts[1][1] != "北京科技有限公司" || accounts[1][7] != "a;b" {
 		t.Errorf("accounts export: %q", accounts)
 	}
 	if contacts := read("sales", "/v1/contacts?format=csv"); len(contacts) != 2 || contacts[1][2] != "李娜" {

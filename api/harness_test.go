@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -35,6 +36,7 @@ type env struct {
 	actors map[string]string // role -> the actor its key writes
 	cmds   *commands.Handler
 	engine *projections.Engine
+	owners map[string]string // name -> the user owner() registered
 }
 
 // testMasterKey is the privacy master key of the test servers.
@@ -80,7 +82,7 @@ func newEnvWith(t testing.TB, tune func(*app.Config)) *env {
 	if err := a.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler)
+	srv := httptest.NewServer(checkedHandler(t, a.Handler))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, url: srv.URL, pool: a.DB.Pool, keys: map[string]string{}, actors: map[string]string{}, cmds: a.Commands, engine: a.Engine}
 	for _, role := range apikeys.Roles {
@@ -190,4 +192,29 @@ func leadWith(kv ...any) map[string]any {
 		m[kv[i].(string)] = kv[i+1]
 	}
 	return m
+}
+
+// user registers an active user named name (with a unique email) and
+// returns their id: owner_id and assignee_id must name one.
+// owner is the id of a user called name registered in this env, the same
+// id on every call: a test's owners and assignees by name.
+func (e *env) owner(name string) string {
+	e.t.Helper()
+	if id, ok := e.owners[name]; ok {
+		return id
+	}
+	if e.owners == nil {
+		e.owners = map[string]string{}
+	}
+	e.owners[name] = e.user(name)
+	return e.owners[name]
+}
+
+func (e *env) user(name string, kv ...string) string {
+	e.t.Helper()
+	body := map[string]any{"name": name, "email": strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "." + uuid.NewString()[:8] + "@staff.example.com"}
+	for i := 0; i+1 < len(kv); i += 2 {
+		body[kv[i]] = kv[i+1]
+	}
+	return e.must(201, e.do("admin", "POST", "/v1/users", body)).str("id")
 }

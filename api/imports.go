@@ -46,6 +46,11 @@ func (s *server) importRoutes(r chi.Router) {
 			s.errs.write(w, r, err)
 			return
 		}
+		// Duplicates are looked up in the read models: they must hold
+		// every record committed before this request.
+		if !s.caughtUpWithLog(w, r, listsProjector, engagementProjector) {
+			return
+		}
 		p := principalOf(r.Context())
 		cmdID := uuid.Must(uuid.NewV7()).String()
 		c := commands.Import{Kind: req.Kind, Rows: rows, DryRun: req.DryRun, Accounts: s.engagement.Queries}

@@ -7,7 +7,7 @@ import (
 )
 
 func (s *server) keyRoutes(r chi.Router) {
-	r.Get("/whoami", func(w http.ResponseWriter, r *http.Request) {
+	r.With(checked).Get("/whoami", func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r.Context())
 		writeJSON(w, http.StatusOK, map[string]any{"key_id": p.KeyID, "name": p.Name, "role": p.Role,
 			"actor": p.Actor(), "permissions": permissionsOf(p.Role)})
@@ -21,8 +21,9 @@ func (s *server) keyRoutes(r chi.Router) {
 				return
 			}
 			var req struct {
-				Name string `json:"name"`
-				Role string `json:"role"`
+				Name   string `json:"name"`
+				Role   string `json:"role"`
+				UserID string `json:"user_id"`
 			}
 			if err := decodeStrict(body, &req); err != nil {
 				s.errs.write(w, r, err)
@@ -36,12 +37,21 @@ func (s *server) keyRoutes(r chi.Router) {
 				s.errs.write(w, r, badField("role", "must be one of admin, manager, sales, support, analyst, auditor"))
 				return
 			}
-			k, secret, err := s.keys.Create(r.Context(), req.Name, req.Role)
+			// A key bound to a user acts as that user, who must be active.
+			if err := s.cmds.ActiveUser(r.Context(), "user_id", req.UserID); err != nil {
+				s.errs.write(w, r, err)
+				return
+			}
+			k, secret, err := s.keys.Create(r.Context(), req.Name, req.Role, req.UserID)
 			if err != nil {
 				s.errs.write(w, r, err)
 				return
 			}
-			writeJSON(w, http.StatusCreated, map[string]any{"id": k.ID, "name": k.Name, "role": k.Role, "created_at": k.CreatedAt, "key": secret})
+			created := map[string]any{"id": k.ID, "name": k.Name, "role": k.Role, "created_at": k.CreatedAt, "key": secret}
+			if k.UserID != "" {
+				created["user_id"] = k.UserID
+			}
+			writeJSON(w, http.StatusCreated, created)
 		})
 		r.Get("/keys", func(w http.ResponseWriter, r *http.Request) {
 			keys, err := s.keys.List(r.Context())

@@ -26,6 +26,8 @@ type ListQueries interface {
 	Tickets(ctx context.Context, f readmodels.TicketFilter) (readmodels.Page[readmodels.TicketRow], error)
 	// Search finds records of several types by name (readmodels.Search).
 	Search(ctx context.Context, f readmodels.SearchFilter) ([]readmodels.SearchHit, error)
+	// Users is the users directory (projector "directory").
+	Users(ctx context.Context, f readmodels.UserFilter) (readmodels.Page[readmodels.UserRow], error)
 }
 
 // listsProjector is the projector the list routes read.
@@ -91,7 +93,7 @@ func listHandler[F, T any](s *server, projector string, parse func(*http.Request
 			s.errs.write(w, r, err)
 			return
 		}
-		if !s.caughtUp(w, r, projector) {
+		if !s.caughtUp(w, r, projector, readmodels.DirectoryProjector) {
 			return
 		}
 		page, err := query(r.Context(), f)

@@ -122,7 +122,7 @@ func TestMetricsAfterTrafficPassPromtool(t *testing.T) {
 	e.must(201, e.do("sales", "POST", "/v1/leads", leadBody, "Idempotency-Key", "metrics-1"))
 	e.must(200, e.do("sales", "POST", "/v1/leads/"+lead+"/contact-attempts", map[string]any{"channel": "call", "outcome": "reached"}))
 	e.must(200, e.do("sales", "POST", "/v1/leads/"+lead+"/qualify", map[string]any{}))
-	e.must(412, e.do("sales", "POST", "/v1/leads/"+lead+"/assign", map[string]any{"owner_id": "owner-2"}, "If-Match", `"1"`))
+	e.must(412, e.do("sales", "POST", "/v1/leads/"+lead+"/assign", map[string]any{"owner_id": e.owner("owner-2")}, "If-Match", `"1"`))
 	conv := e.must(200, e.do("sales", "POST", "/v1/leads/"+lead+"/convert", map[string]any{"opportunity": map[string]any{
 		"name": "Engines 2027", "amount": "125000.00", "currency": "EUR", "expected_close_date": "2027-03-31"}}))
 	e.must(409, e.do("sales", "POST", "/v1/leads/"+lead+"/convert", map[string]any{}))
@@ -151,7 +151,9 @@ func TestMetricsAfterTrafficPassPromtool(t *testing.T) {
 	}{
 		{"crm_commands_total", "code=,command=/v1/leads,outcome=accepted", eq(1), "1 capture"},
 		{"crm_commands_total", "code=,command=/v1/leads,outcome=replayed", eq(1), "1 idempotent replay"},
-		{"crm_commands_total", "code=,command=/v1/leads,outcome=invalid", eq(1), "1 malformed capture"},
+		// A malformed body is refused against the contract before it
+		// becomes a command: it is counted with the HTTP requests.
+		{"crm_http_requests_total", "method=POST,route=/v1/leads,status=400", eq(1), "1 malformed capture"},
 		{"crm_commands_total", "code=stale_version,command=/v1/leads/{id}/assign,outcome=conflict", eq(1), "1 stale If-Match"},
 		{"crm_commands_total", "code=lead_already_converted,command=/v1/leads/{id}/convert,outcome=refused", eq(1), "1 refusal by code"},
 		{"crm_commands_total", "code=,command=/v1/leads/{id}/convert,outcome=accepted", eq(1), "1 conversion"},

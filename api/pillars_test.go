@@ -15,10 +15,6 @@ import (
 // pillarsT0 is when the marketing and service scenario starts.
 var pillarsT0 = time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
 
-// ownerID is the owner id of the n-th sales or service user of the
-// scenarios below; every owner id of this file comes from here.
-func ownerID(n int) string { return fmt.Sprintf("rep-%d", n) }
-
 // pillarsEnv is an API on the scenario clock whose web forms allow 3
 // posts per client address, then one a minute.
 func pillarsEnv(t *testing.T) (*env, *testClock) {
@@ -77,7 +73,9 @@ func refused(t *testing.T, e *env, status int, field string, send func() respons
 		found := false
 		errs, _ := r.body["errors"].([]any)
 		for _, fe := range errs {
-			if fe.(map[string]any)["field"] == field {
+			// The field itself, or an element or member of it
+			// (fields[0], payment_plan.count).
+			if f, _ := fe.(map[string]any)["field"].(string); f == field || strings.HasPrefix(f, field+"[") || strings.HasPrefix(f, field+".") {
 				found = true
 			}
 		}
@@ -485,7 +483,7 @@ func TestMarketingAndServiceScenario(t *testing.T) {
 	// The billing ticket is answered late and scored 1.
 	tr.cmd(200, "sales", "POST", "/v1/accounts/"+adaAccount+"/activities", map[string]any{"kind": "note", "subject": "Kick-off call notes"})
 	tr.cmd(200, "sales", "POST", "/v1/accounts/"+adaAccount+"/activities", map[string]any{"kind": "task", "subject": "Send the contract",
-		"owner_id": ownerID(1), "due_at": pillarsT0.Add(5 * time.Hour).Format(time.RFC3339)})
+		"owner_id": e.owner("rep-1"), "due_at": pillarsT0.Add(5 * time.Hour).Format(time.RFC3339)})
 	tr.cmd(200, "support", "POST", "/v1/tickets/"+billing+"/articles", map[string]any{"article_id": invoice})
 	after(5 * time.Hour)
 	for _, step := range []struct{ path, body string }{{"responses", `{"body":"Fixed"}`}, {"resolve", `{"resolution":"Address corrected"}`},
@@ -507,12 +505,12 @@ func TestMarketingAndServiceScenario(t *testing.T) {
 	// Seventy days on, Carver has a new open deal and a recent call.
 	after(69 * 24 * time.Hour)
 	tr.cmd(201, "sales", "POST", "/v1/opportunities", map[string]any{"account_id": caraAccount, "name": "Carver renewal",
-		"amount": "8000.00", "currency": "EUR", "expected_close_date": "2027-09-30", "owner_id": ownerID(2)})
+		"amount": "8000.00", "currency": "EUR", "expected_close_date": "2027-09-30", "owner_id": e.owner("rep-2")})
 	tr.cmd(200, "sales", "POST", "/v1/accounts/"+caraAccount+"/activities", map[string]any{"kind": "call", "subject": "Renewal call"})
 	after(70 * 24 * time.Hour)
 
 	// Tasks: the contract task is overdue.
-	tasks := tr.read("sales", "/v1/tasks?owner_id="+ownerID(1))
+	tasks := tr.read("sales", "/v1/tasks?owner_id="+e.owner("rep-1"))
 	if items := tasks.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["overdue"] != true ||
 		items[0].(map[string]any)["entity_id"] != adaAccount {
 		t.Errorf("tasks: %s", tasks.raw)

@@ -56,9 +56,16 @@ func (s *server) privacyRoutes(r chi.Router) {
 // exportedLead is a lead in a subject's export: its state, version and
 // every event.
 type exportedLead struct {
-	Lead    aggregates.LeadView `json:"lead"`
-	Version int64               `json:"version"`
-	History []historyEvent      `json:"history"`
+	Lead    versionedLead  `json:"lead"`
+	Version int64          `json:"version"`
+	History []historyEvent `json:"history"`
+}
+
+// versionedLead is a lead's state with its version, as GET /v1/leads/{id}
+// shows it.
+type versionedLead struct {
+	aggregates.LeadView
+	Version int64 `json:"version"`
 }
 
 // exportSubject serves GET /v1/privacy/export?email=.
@@ -75,7 +82,7 @@ func (s *server) exportSubject(w http.ResponseWriter, r *http.Request) {
 	}
 	leads := make([]exportedLead, len(x.Leads))
 	for i, l := range x.Leads {
-		leads[i] = exportedLead{Lead: l.Lead, Version: l.Version, History: make([]historyEvent, len(l.History))}
+		leads[i] = exportedLead{Lead: versionedLead{LeadView: l.Lead, Version: l.Version}, Version: l.Version, History: make([]historyEvent, len(l.History))}
 		for j, rec := range l.History {
 			data, err := json.Marshal(rec.Event)
 			if err != nil {

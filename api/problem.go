@@ -17,6 +17,8 @@ type Problem struct {
 	Errors []FieldError `json:"errors,omitempty"`
 	// ConflictingID names the entity a 409 conflicts with, if any.
 	ConflictingID string `json:"conflicting_id,omitempty"`
+	// CurrentVersion is the version the entity is at, on a 412.
+	CurrentVersion *int64 `json:"current_version,omitempty"`
 }
 
 // FieldError names one invalid input field; for a CSV file, also the row

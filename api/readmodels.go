@@ -18,6 +18,9 @@ type Progress interface {
 	// Checkpoint returns the position up to which a projector has
 	// applied the log ("": nothing yet).
 	Checkpoint(ctx context.Context, projector string) (string, error)
+	// Latest returns the position of the newest committed event ("": the
+	// log is empty).
+	Latest(ctx context.Context) (string, error)
 }
 
 // ErrBadPosition is returned by Progress.WaitFor for a malformed position.
@@ -45,6 +48,32 @@ func (s *server) caughtUp(w http.ResponseWriter, r *http.Request, projectors ...
 	case ctx.Err() != nil && r.Context().Err() == nil:
 		s.errs.write(w, r, &apiError{kind: kindUnavailable, code: "read_model_behind",
 			detail: "the read models have not reached min_position yet; retry shortly", retryAfter: time.Second})
+	default:
+		s.errs.write(w, r, err)
+	}
+	return false
+}
+
+// caughtUpWithLog waits up to 5 s for the named projectors to apply every
+// event committed before the request, for a command that decides from
+// read models (an import's duplicates); past the wait it answers 503.
+func (s *server) caughtUpWithLog(w http.ResponseWriter, r *http.Request, projectors ...string) bool {
+	pos, err := s.progress.Latest(r.Context())
+	if err != nil {
+		s.errs.write(w, r, err)
+		return false
+	}
+	if pos == "" {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readYourWrites)
+	defer cancel()
+	switch err := s.progress.WaitFor(ctx, pos, projectors...); {
+	case err == nil:
+		return true
+	case ctx.Err() != nil && r.Context().Err() == nil:
+		s.errs.write(w, r, &apiError{kind: kindUnavailable, code: "read_model_behind",
+			detail: "the read models have not caught up with the log yet; retry shortly", retryAfter: time.Second})
 	default:
 		s.errs.write(w, r, err)
 	}

@@ -32,12 +32,12 @@ func (s *server) reportRoutes(r chi.Router) {
 		}
 		groupBy := r.URL.Query().Get("group_by")
 		switch groupBy {
-		case "", readmodels.GroupByOwner, readmodels.GroupBySource, readmodels.GroupByCampaign:
+		case "", readmodels.GroupByOwner, readmodels.GroupByTeam, readmodels.GroupBySource, readmodels.GroupByCampaign:
 		default:
-			s.errs.write(w, r, badField("group_by", "must be owner, source or campaign"))
+			s.errs.write(w, r, badField("group_by", "must be owner, team, source or campaign"))
 			return
 		}
-		if !s.caughtUp(w, r, reportsProjector) {
+		if !s.caughtUp(w, r, reportsProjector, readmodels.DirectoryProjector) {
 			return
 		}
 		pos, err := s.progress.Checkpoint(r.Context(), reportsProjector)
@@ -67,7 +67,7 @@ func (s *server) reportRoutes(r chi.Router) {
 			return
 		}
 		p, err := s.reports.Pipeline(r.Context())
-		s.answer(w, r, pipelineReport{Pipeline: p, Position: pos}, err)
+		s.answer(w, r, pipelineReport{Pipeline: p, Position: &pos}, err)
 	})
 	r.With(require(permReports)).Get("/reports/dashboard", func(w http.ResponseWriter, r *http.Request) {
 		from, to, err := timeRangeParams(r)
@@ -102,9 +102,11 @@ type (
 		readmodels.Funnel
 		Position string `json:"position"`
 	}
+	// pipelineReport's Position is nil in an as_of answer, which is
+	// computed from the whole log.
 	pipelineReport struct {
 		readmodels.Pipeline
-		Position string `json:"position"`
+		Position *string `json:"position,omitempty"`
 	}
 	// dashboardReport is the dashboard with, when the lead-to-cash read
 	// model is there, the receivables: billed, collected, outstanding

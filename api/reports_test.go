@@ -35,16 +35,17 @@ func at(d time.Duration) time.Time { return reportT0.Add(d) }
 
 const day = 24 * time.Hour
 
-const (
-	ownerA = "0198a000-0000-7000-8000-00000000000a"
-	ownerB = "0198a000-0000-7000-8000-00000000000b"
-)
+// ownerA and ownerB are the scenario's two sales reps, registered by
+// reportScenario (A first, so its id sorts first). The api tests do not
+// run in parallel.
+var ownerA, ownerB string
 
 // reportScenario drives leads, deals and tickets through the API at known
 // times; the expected figures in the tests below are computed by hand from
 // it (see each test). It returns the last command's position.
 func reportScenario(t *testing.T, e *env, clock *testClock) string {
 	t.Helper()
+	ownerA, ownerB = e.user("Owner A"), e.user("Owner B")
 	var last string
 	cmd := func(when time.Time, status int, role, method, path string, body any) response {
 		t.Helper()

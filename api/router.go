@@ -123,10 +123,10 @@ func NewRouter(o Options) (http.Handler, error) {
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		errs.write(w, r, requestErr(kindMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
 	})
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+	r.With(checked).Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": o.Version})
 	})
-	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+	r.With(checked).Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
 		if err := o.Ready.Ready(ctx); err != nil {
@@ -135,8 +135,8 @@ func NewRouter(o Options) (http.Handler, error) {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{}))
-	r.Get("/openapi.json", serveOpenAPI)
+	r.With(checked).Method(http.MethodGet, "/metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{}))
+	r.With(checked).Get("/openapi.json", serveOpenAPI)
 	s := &server{errs: errs, keys: o.Keys, responses: o.Responses, cmds: o.Commands,
 		progress: o.Progress, projections: o.Projections, feed: o.Feed, lists: o.Lists, audits: o.Audit, reports: o.Reports, requests: o.Requests, verifier: o.Verifier,
 		automations: o.Automations, webhooks: o.Webhooks, rateLimit: o.RateLimit, observer: o.Observer, export: o.Export}

@@ -24,7 +24,7 @@ var searchReadPerm = map[string]string{
 // searchRoutes mounts GET /search: one search over leads, accounts,
 // contacts, opportunities and tickets.
 func (s *server) searchRoutes(r chi.Router) {
-	r.Get("/search", s.search)
+	r.With(checked).Get("/search", s.search)
 }
 
 // search serves GET /search?q=&types=&limit=: the best matches of q among

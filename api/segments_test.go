@@ -13,7 +13,7 @@ func TestSegments(t *testing.T) {
 	e, clock := pillarsEnv(t)
 	tr := &tracker{e: e}
 	for i, region := range []string{"EMEA", "EMEA", "APAC", "EMEA"} {
-		tr.cmd(201, "sales", "POST", "/v1/leads", leadWith("email", fmt.Sprintf("seg%d@example.com", i), "region", region, "owner_id", ownerID(1)))
+		tr.cmd(201, "sales", "POST", "/v1/leads", leadWith("email", fmt.Sprintf("seg%d@example.com", i), "region", region, "owner_id", e.owner("rep-1")))
 	}
 	vip := tr.cmd(201, "sales", "POST", "/v1/accounts", map[string]any{"name": "Big Co", "tier": "vip", "region": "EMEA"}).str("id")
 	tr.cmd(201, "sales", "POST", "/v1/accounts", map[string]any{"name": "Small Co", "region": "EMEA"})

@@ -72,6 +72,8 @@ type Commands interface {
 	CashCommands
 	EngagementCommands
 	SegmentCommands
+	DetailsCommands
+	UserCommands
 	Reads
 }
 
@@ -113,6 +115,8 @@ func (s *server) routes(r chi.Router) {
 	s.accountRoutes(r)
 	s.opportunityRoutes(r)
 	s.ticketRoutes(r)
+	s.detailsRoutes(r)
+	s.userRoutes(r)
 	s.keyRoutes(r)
 	s.projectionRoutes(r)
 	s.exportRoutes(r)

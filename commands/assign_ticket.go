@@ -12,8 +12,12 @@ type AssignTicket struct {
 	TicketID, AssigneeID string
 }
 
-// AssignTicket handles AssignTicket.
+// AssignTicket handles AssignTicket; the assignee must be an active user
+// (Invalid otherwise).
 func (h *Handler) AssignTicket(ctx context.Context, c *AssignTicket) error {
+	if err := h.ActiveUser(ctx, "assignee_id", c.AssigneeID); err != nil {
+		return err
+	}
 	return h.ticketCommand(ctx, &c.Envelope, c.TicketID, func(_ *unit, t *aggregates.Ticket) ([]aggregates.Event, error) {
 		return t.Assign(c.AssigneeID)
 	})

@@ -19,6 +19,10 @@ type BreachTicketSLA struct {
 // or not yet due appends nothing.
 func (h *Handler) BreachTicketSLA(ctx context.Context, c *BreachTicketSLA) error {
 	return h.ticketCommand(ctx, &c.Envelope, c.TicketID, func(u *unit, t *aggregates.Ticket) ([]aggregates.Event, error) {
-		return t.BreachSLA(c.Target, u.now)
+		evs, err := t.BreachSLA(c.Target, u.now)
+		if err != nil {
+			return nil, err
+		}
+		return h.routeEscalations(ctx, t, evs)
 	})
 }

@@ -13,8 +13,12 @@ type CaptureLead struct {
 }
 
 // CaptureLead handles CaptureLead. The email must not belong to another
-// open lead or contact (*ClaimTakenError).
+// open lead or contact (*ClaimTakenError); an owner_id must name an active
+// user (Invalid).
 func (h *Handler) CaptureLead(ctx context.Context, c *CaptureLead) error {
+	if err := h.ActiveUser(ctx, "owner_id", c.OwnerID); err != nil {
+		return err
+	}
 	id := h.newID()
 	stream := streamOf(TypeLead, id)
 	return h.run(ctx, &c.Envelope, id, stream, func(u *unit) error {

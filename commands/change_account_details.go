@@ -16,6 +16,11 @@ type ChangeAccountDetails struct {
 
 // ChangeAccountDetails handles ChangeAccountDetails.
 func (h *Handler) ChangeAccountDetails(ctx context.Context, c *ChangeAccountDetails) error {
+	if c.OwnerID != nil {
+		if err := h.ActiveUser(ctx, "owner_id", *c.OwnerID); err != nil {
+			return err
+		}
+	}
 	return h.accountCommand(ctx, &c.Envelope, c.AccountID, func(_ *unit, a *aggregates.Account) ([]aggregates.Event, error) {
 		return a.ChangeDetails(c.ChangeAccountDetails)
 	})

@@ -14,6 +14,8 @@ const (
 	KindPrecondition = "precondition"
 	// KindUnavailable: the change could not be made now; retry later.
 	KindUnavailable = "unavailable"
+	// KindForbidden: the caller may not do this to this record.
+	KindForbidden = "forbidden"
 	// KindInternal: an error the command side handles itself; reaching a
 	// client means a bug.
 	KindInternal = "internal"
@@ -54,10 +56,42 @@ var (
 	// ErrIdempotencyRace: another request with the same idempotency key
 	// completed first; look its response up and replay it (KindInternal).
 	ErrIdempotencyRace error = &kindError{msg: "idempotency key used concurrently", kind: KindInternal}
+	// ErrNotApprover: the approval goes to another user (KindForbidden,
+	// code "not_the_approver").
+	ErrNotApprover error = &kindError{msg: "the approval goes to another user", kind: KindForbidden, code: "not_the_approver",
+		detail: "this approval goes to the opportunity owner's manager; a key bound to another user may not decide it"}
 	// ErrBusy: version conflicts persisted through every retry
 	// (KindUnavailable, code "busy", retry after a second).
 	ErrBusy error = &kindError{msg: "too many concurrent changes; retry", kind: KindUnavailable, code: "busy", retryAfter: time.Second}
 )
+
+// StaleVersionError is ErrPreconditionFailed with the version the entity
+// is at: errors.Is(err, ErrPreconditionFailed) holds for it.
+type StaleVersionError struct {
+	// Current is the target stream's version when the command was refused.
+	Current int64
+}
+
+func (e *StaleVersionError) Error() string {
+	return fmt.Sprintf("%s (it is at version %d)", ErrPreconditionFailed.Error(), e.Current)
+}
+
+// Is makes errors.Is(err, ErrPreconditionFailed) true.
+func (e *StaleVersionError) Is(target error) bool { return target == ErrPreconditionFailed }
+
+// ErrorKind is KindPrecondition.
+func (e *StaleVersionError) ErrorKind() string { return KindPrecondition }
+
+// ErrorCode is "stale_version".
+func (e *StaleVersionError) ErrorCode() string { return "stale_version" }
+
+// ErrorDetail names the current version.
+func (e *StaleVersionError) ErrorDetail() string {
+	return fmt.Sprintf("the entity is at version %d, not the version If-Match names; reload it and retry", e.Current)
+}
+
+// CurrentVersion is the version the entity is at.
+func (e *StaleVersionError) CurrentVersion() int64 { return e.Current }
 
 // ClaimTakenError reports that a unique key (such as an email) belongs to
 // another owner. It is KindConflict with code "duplicate_<claim kind>".

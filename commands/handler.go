@@ -20,6 +20,10 @@ const (
 	TypeAccount     = "account"
 	TypeOpportunity = "opportunity"
 	TypeTicket      = "ticket"
+	// TypeLeadScore is the stream type of a lead's scores: the scoring
+	// automation writes them there, beside the lead's own stream, so a
+	// new score never moves the version a client holds of the lead.
+	TypeLeadScore = "lead_score"
 )
 
 // StreamID returns the stream that holds an entity's events.
@@ -29,8 +33,8 @@ func StreamID(entityType, id string) string { return streamOf(entityType, id) }
 // receives its result.
 type Envelope struct {
 	Metadata Metadata
-	// IfMatch, when set, makes the command fail with ErrPreconditionFailed
-	// unless the target stream is at this version; conflicts are then not
+	// IfMatch, when set, makes the command fail with a StaleVersionError
+	// (ErrPreconditionFailed, naming the current version) unless the target stream is at this version; conflicts are then not
 	// retried.
 	IfMatch *int64
 	// Idempotency, when set, stores the response with the events.
@@ -84,6 +88,7 @@ type Handler struct {
 	// quoteThreshold is the discount (percent) above which a quote needs
 	// approval.
 	quoteThreshold string
+	owned      func(ctx context.Context, userID string) ([]RecordRef, error)
 }
 
 // Options configure a Handler.
@@ -109,12 +114,15 @@ type Options struct {
 	// above which a quote needs a manager's approval before it is sent
 	// (default aggregates.DefaultDiscountThreshold, 20).
 	QuoteDiscountThreshold string
+	// OwnedRecords, when set, lists the open records a user owns or is
+	// assigned, for DeactivateUser to hand over.
+	OwnedRecords func(ctx context.Context, userID string) ([]RecordRef, error)
 }
 
 // New returns a Handler over repo.
 func New(repo Repository, o Options) *Handler {
 	h := &Handler{repo: repo, now: o.Clock, newID: o.NewID, maxRetries: o.MaxRetries, sla: o.SLA, slaFunc: o.SLAFunc, approvals: o.ApprovalPolicy,
-		quoteThreshold: o.QuoteDiscountThreshold}
+		quoteThreshold: o.QuoteDiscountThreshold, owned: o.OwnedRecords}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -258,6 +266,13 @@ func (h *Handler) run(ctx context.Context, env *Envelope, id, target string, dec
 			if again() {
 				continue
 			}
+			// A refusal of the record's state on a version the caller
+			// did not expect is the stale version, as HTTP evaluates
+			// preconditions first; an invalid command stays invalid.
+			var ae *aggregates.Error
+			if ver, ok := u.loaded[target]; ok && env.IfMatch != nil && *env.IfMatch != ver && !(errors.As(err, &ae) && ae.Kind == aggregates.Invalid) {
+				return &StaleVersionError{Current: ver}
+			}
 			return err
 		}
 		ver, ok := u.loaded[target]
@@ -268,7 +283,7 @@ func (h *Handler) run(ctx context.Context, env *Envelope, id, target string, dec
 			if again() {
 				continue
 			}
-			return ErrPreconditionFailed
+			return &StaleVersionError{Current: ver}
 		}
 		if len(u.pending[target]) == 0 && again() {
 			continue
@@ -302,7 +317,7 @@ func (h *Handler) run(ctx context.Context, env *Envelope, id, target string, dec
 				continue
 			}
 			if env.IfMatch != nil {
-				return ErrPreconditionFailed
+				return h.stale(ctx, target)
 			}
 			if attempt >= h.maxRetries {
 				return ErrBusy
@@ -317,6 +332,20 @@ func (h *Handler) run(ctx context.Context, env *Envelope, id, target string, dec
 			return err
 		}
 	}
+}
+
+// stale is the precondition failure of a command on target whose append
+// found the stream moved: it reads the version the stream is at now.
+func (h *Handler) stale(ctx context.Context, target string) error {
+	recs, err := h.repo.Load(ctx, target, time.Time{})
+	if err != nil {
+		return fmt.Errorf("%w (reading its version: %v)", ErrPreconditionFailed, err)
+	}
+	var v int64
+	if len(recs) > 0 {
+		v = recs[len(recs)-1].Version
+	}
+	return &StaleVersionError{Current: v}
 }
 
 // Env returns the envelope itself; command structs embedding Envelope get

@@ -12,8 +12,12 @@ type OpenAccount struct {
 	aggregates.OpenAccount
 }
 
-// OpenAccount handles OpenAccount.
+// OpenAccount handles OpenAccount; an owner_id must name an active user
+// (Invalid otherwise).
 func (h *Handler) OpenAccount(ctx context.Context, c *OpenAccount) error {
+	if err := h.ActiveUser(ctx, "owner_id", c.OwnerID); err != nil {
+		return err
+	}
 	id := h.newID()
 	stream := streamOf(TypeAccount, id)
 	return h.run(ctx, &c.Envelope, id, stream, func(u *unit) error {

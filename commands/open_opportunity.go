@@ -13,8 +13,12 @@ type OpenOpportunity struct {
 }
 
 // OpenOpportunity handles OpenOpportunity. An unknown account is an
-// Invalid error naming account_id.
+// Invalid error naming account_id, an owner_id that names no active user
+// one naming owner_id.
 func (h *Handler) OpenOpportunity(ctx context.Context, c *OpenOpportunity) error {
+	if err := h.ActiveUser(ctx, "owner_id", c.OwnerID); err != nil {
+		return err
+	}
 	id := h.newID()
 	stream := streamOf(TypeOpportunity, id)
 	return h.run(ctx, &c.Envelope, id, stream, func(u *unit) error {

@@ -104,11 +104,23 @@ func (h *Handler) CurrentHistory(ctx context.Context, entityType, id string, sin
 	return recs, nil
 }
 
-// Lead returns a lead's state (as of asOf when not zero) and version.
+// Lead returns a lead's state (as of asOf when not zero) and version. The
+// state includes the lead's latest score from its score stream; the
+// version is that of the lead's own stream.
 func (h *Handler) Lead(ctx context.Context, id string, asOf time.Time) (aggregates.LeadView, int64, error) {
 	l := aggregates.NewLead(id)
 	v, err := h.fold(ctx, TypeLead, id, asOf, l)
-	return l.View(), v, err
+	if err != nil {
+		return l.View(), v, err
+	}
+	scores, err := h.repo.Load(ctx, streamOf(TypeLeadScore, id), asOf)
+	if err != nil {
+		return l.View(), v, err
+	}
+	for _, r := range scores {
+		l.Apply(r.Event)
+	}
+	return l.View(), v, nil
 }
 
 // Account returns an account's state and version.

@@ -15,9 +15,25 @@ type ScoreLead struct {
 }
 
 // ScoreLead handles ScoreLead; the lead's current score again appends
-// nothing.
+// nothing. The score goes to the lead's score stream (TypeLeadScore), not
+// to the lead's own: the lead's version, which clients send back in
+// If-Match, moves only when a person or a command on the lead changes it.
+// A lead that does not exist is a NotFound error.
 func (h *Handler) ScoreLead(ctx context.Context, c *ScoreLead) error {
-	return h.leadCommand(ctx, &c.Envelope, c.LeadID, func(_ *unit, l *aggregates.Lead) ([]aggregates.Event, error) {
-		return l.RecordScore(c.Score, c.Reasons)
+	stream := streamOf(TypeLeadScore, c.LeadID)
+	return h.run(ctx, &c.Envelope, c.LeadID, stream, func(u *unit) error {
+		l := aggregates.NewLead(c.LeadID)
+		if _, err := u.load(streamOf(TypeLead, c.LeadID), l); err != nil {
+			return err
+		}
+		if _, err := u.load(stream, l); err != nil {
+			return err
+		}
+		evs, err := l.RecordScore(c.Score, c.Reasons)
+		if err != nil {
+			return err
+		}
+		u.emit(stream, evs)
+		return nil
 	})
 }

@@ -24,6 +24,8 @@ func DomainRegistry() (*Registry, error) {
 	all = append(all, aggregates.ArticleEvents()...)
 	all = append(all, aggregates.TaskEvents()...)
 	all = append(all, aggregates.SegmentEvents()...)
+	all = append(all, aggregates.DetailsEvents()...)
+	all = append(all, aggregates.UserEvents()...)
 	for _, e := range all {
 		if err := r.Register(e.TypeName(), e.SchemaVersion(), e); err != nil {
 			return nil, err

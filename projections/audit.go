@@ -361,6 +361,40 @@ func describeAccountAudit(ev Event, d *auditDescription) bool {
 			c.change(fc.Field, fc.From, fc.To)
 		}
 		d.summary = auditSummary("Account details changed: %s", strings.Join(fields, ", "))
+	case aggregates.UserRegisteredEvent:
+		d.entityType, d.entityID = readmodels.AuditUser, e.UserID
+		d.summary = auditSummary("User registered: %s", e.Name)
+		c.set("name", e.Name)
+		c.set("email", e.Email)
+		for _, f := range []struct{ name, v string }{{"title", e.Title}, {"team", e.Team}, {"manager_id", e.ManagerID}} {
+			if f.v != "" {
+				c.set(f.name, f.v)
+			}
+		}
+	case aggregates.UserDetailsChangedEvent:
+		d.entityType, d.entityID = readmodels.AuditUser, e.UserID
+		d.summary = auditSummary("User details changed: %s", auditFieldChanges(c, e.Changes))
+	case aggregates.UserDeactivatedEvent:
+		d.entityType, d.entityID = readmodels.AuditUser, e.UserID
+		d.summary = auditSummary("User deactivated; open records to %s", e.SuccessorID)
+		c.change("active", true, false)
+		c.set("successor_id", e.SuccessorID)
+	case aggregates.UserReactivatedEvent:
+		d.entityType, d.entityID = readmodels.AuditUser, e.UserID
+		d.summary = auditSummary("User reactivated")
+		c.change("active", false, true)
+	case aggregates.LeadDetailsChangedEvent:
+		d.entityType, d.entityID = readmodels.AuditLead, e.LeadID
+		d.summary = auditSummary("Lead details changed: %s", auditFieldChanges(c, e.Changes))
+	case aggregates.ContactDetailsChangedEvent:
+		d.entityType, d.entityID = readmodels.AuditContact, e.ContactID
+		d.summary = auditSummary("Contact details changed: %s", auditFieldChanges(c, e.Changes))
+	case aggregates.OpportunityDetailsChangedEvent:
+		d.entityType, d.entityID = readmodels.AuditOpportunity, e.OpportunityID
+		d.summary = auditSummary("Opportunity details changed: %s", auditFieldChanges(c, e.Changes))
+	case aggregates.TicketDetailsChangedEvent:
+		d.entityType, d.entityID = readmodels.AuditTicket, e.TicketID
+		d.summary = auditSummary("Ticket details changed: %s", auditFieldChanges(c, e.Changes))
 	case aggregates.AccountTaggedEvent:
 		d.entityType, d.entityID = readmodels.AuditAccount, e.AccountID
 		d.summary = auditSummary("Account tagged: %s", strings.Join(e.Tags, ", "))
@@ -590,4 +624,15 @@ func auditStreamEntity(stream string) (string, string) {
 		}
 	}
 	return "", stream
+}
+
+// auditFieldChanges adds each field change to c and returns the changed
+// fields' names, for the summary.
+func auditFieldChanges(c *auditChanges, changes []aggregates.FieldChange) string {
+	fields := make([]string, len(changes))
+	for i, fc := range changes {
+		fields[i] = fc.Field
+		c.change(fc.Field, fc.From, fc.To)
+	}
+	return strings.Join(fields, ", ")
 }

@@ -137,9 +137,9 @@ type listsBatch struct {
 	tickets  map[string]*readmodels.TicketRow
 
 	// ids to load, per table.
-	loadLeads, loadAccounts, loadOpps, loadTickets map[string]bool
+	loadLeads, loadAccounts, loadContacts, loadOpps, loadTickets map[string]bool
 	// ids created by the batch so far, per table.
-	newLeads, newAccounts, newOpps, newTickets map[string]bool
+	newLeads, newAccounts, newContacts, newOpps, newTickets map[string]bool
 	// dirty rows, per table.
 	dirtyLeads, dirtyAccounts, dirtyContacts, dirtyOpps, dirtyTickets map[string]bool
 	// touched holds, per table, the rows an event of the batch is about
@@ -153,8 +153,8 @@ func newListsBatch() *listsBatch {
 		leads: map[string]*readmodels.LeadRow{}, accounts: map[string]*readmodels.AccountRow{},
 		contacts: map[string]*readmodels.ContactRow{}, opps: map[string]*readmodels.OpportunityRow{},
 		tickets:   map[string]*readmodels.TicketRow{},
-		loadLeads: map[string]bool{}, loadAccounts: map[string]bool{}, loadOpps: map[string]bool{}, loadTickets: map[string]bool{},
-		newLeads: map[string]bool{}, newAccounts: map[string]bool{}, newOpps: map[string]bool{}, newTickets: map[string]bool{},
+		loadLeads: map[string]bool{}, loadAccounts: map[string]bool{}, loadContacts: map[string]bool{}, loadOpps: map[string]bool{}, loadTickets: map[string]bool{},
+		newLeads: map[string]bool{}, newAccounts: map[string]bool{}, newContacts: map[string]bool{}, newOpps: map[string]bool{}, newTickets: map[string]bool{},
 		dirtyLeads: map[string]bool{}, dirtyAccounts: map[string]bool{}, dirtyContacts: map[string]bool{},
 		dirtyOpps: map[string]bool{}, dirtyTickets: map[string]bool{},
 		touched: map[string]map[string]time.Time{},
@@ -220,6 +220,16 @@ func (b *listsBatch) touch(d aggregates.Event) {
 		b.newOpps[e.OpportunityID] = true
 	case aggregates.TicketOpenedEvent:
 		b.newTickets[e.TicketID] = true
+	case aggregates.ContactAddedEvent:
+		b.newContacts[e.ContactID] = true
+	case aggregates.LeadDetailsChangedEvent:
+		listsNeed(b.loadLeads, b.newLeads, e.LeadID)
+	case aggregates.ContactDetailsChangedEvent:
+		listsNeed(b.loadContacts, b.newContacts, e.ContactID)
+	case aggregates.OpportunityDetailsChangedEvent:
+		listsNeed(b.loadOpps, b.newOpps, e.OpportunityID)
+	case aggregates.TicketDetailsChangedEvent:
+		listsNeed(b.loadTickets, b.newTickets, e.TicketID)
 	case aggregates.LeadAssignedEvent:
 		listsNeed(b.loadLeads, b.newLeads, e.LeadID)
 	case aggregates.LeadContactAttemptedEvent:
@@ -312,6 +322,19 @@ func (b *listsBatch) load(ctx context.Context, tx pgx.Tx) error {
 			})
 		})
 	}
+	if len(b.loadContacts) > 0 {
+		batch.Queue(`SELECT id, account_id, name, email, phone, title, role, added_at FROM contacts WHERE id = ANY($1)`,
+			listsKeys(b.loadContacts)).Query(func(rows pgx.Rows) error {
+			return listsForEach(rows, func() error {
+				var c readmodels.ContactRow
+				if err := rows.Scan(&c.ID, &c.AccountID, &c.Name, &c.Email, &c.Phone, &c.Title, &c.Role, &c.AddedAt); err != nil {
+					return err
+				}
+				b.contacts[c.ID] = &c
+				return nil
+			})
+		})
+	}
 	if len(b.loadOpps) > 0 {
 		batch.Queue(`SELECT id, account_id, lead_id, name, amount::text, currency, to_char(expected_close_date, 'YYYY-MM-DD'),
 			owner_id, stage, probability, forecast_category, lost_reason, opened_at, closed_at, updated_at
@@ -384,6 +407,16 @@ func (b *listsBatch) applyLead(ev Event) bool {
 			Company: e.Company, Email: e.Email, Phone: e.Phone, Source: e.Source, Campaign: e.Campaign, Region: e.Region,
 			Industry: e.Industry, CompanySize: e.CompanySize, OwnerID: e.OwnerID, CapturedAt: listsAt(e.CapturedAt, ev)}
 		b.dirtyLeads[e.LeadID] = true
+	case aggregates.LeadDetailsChangedEvent:
+		b.lead(e.LeadID, func(l *readmodels.LeadRow) {
+			for _, c := range e.Changes {
+				if f := map[string]*string{"name": &l.Name, "company": &l.Company, "email": &l.Email, "phone": &l.Phone,
+					"source": &l.Source, "campaign": &l.Campaign, "region": &l.Region, "industry": &l.Industry,
+					"company_size": &l.CompanySize}[c.Field]; f != nil {
+					*f = c.To
+				}
+			}
+		})
 	case aggregates.LeadAssignedEvent:
 		b.lead(e.LeadID, func(l *readmodels.LeadRow) { l.OwnerID = e.OwnerID })
 	case aggregates.LeadContactAttemptedEvent:
@@ -451,6 +484,16 @@ func (b *listsBatch) applyAccount(ev Event) bool {
 		b.contacts[e.ContactID] = &readmodels.ContactRow{ID: e.ContactID, AccountID: e.AccountID, Name: e.Name,
 			Email: e.Email, Phone: e.Phone, Title: e.Title, Role: e.Role, AddedAt: listsAt(e.AddedAt, ev)}
 		b.dirtyContacts[e.ContactID] = true
+	case aggregates.ContactDetailsChangedEvent:
+		if c, ok := b.contacts[e.ContactID]; ok {
+			for _, ch := range e.Changes {
+				if f := map[string]*string{"name": &c.Name, "email": &c.Email, "phone": &c.Phone, "title": &c.Title,
+					"role": &c.Role}[ch.Field]; f != nil {
+					*f = ch.To
+				}
+			}
+			b.dirtyContacts[e.ContactID] = true
+		}
 	default:
 		return false
 	}
@@ -466,6 +509,17 @@ func (b *listsBatch) applyOpportunity(ev Event) bool {
 			Stage: e.Stage, Probability: aggregates.StageProbability(e.Stage),
 			ForecastCategory: aggregates.ForecastCategory(e.Stage), OpenedAt: listsAt(e.OpenedAt, ev)}
 		b.dirtyOpps[e.OpportunityID] = true
+	case aggregates.OpportunityDetailsChangedEvent:
+		b.opp(e.OpportunityID, func(o *readmodels.OpportunityRow) {
+			for _, c := range e.Changes {
+				switch c.Field {
+				case "name":
+					o.Name = c.To
+				case "owner_id":
+					o.OwnerID = c.To
+				}
+			}
+		})
 	case aggregates.OpportunityStageChangedEvent:
 		b.opp(e.OpportunityID, func(o *readmodels.OpportunityRow) {
 			listsEnterStage(o, e.To)
@@ -497,6 +551,17 @@ func (b *listsBatch) applyTicket(ev Event) bool {
 			ContactID: e.ContactID, Priority: e.Priority, Channel: e.Channel, Status: aggregates.TicketOpen,
 			FirstResponseDue: e.FirstResponseDue, ResolutionDue: e.ResolutionDue, OpenedAt: listsAt(e.OpenedAt, ev)}
 		b.dirtyTickets[e.TicketID] = true
+	case aggregates.TicketDetailsChangedEvent:
+		b.ticket(e.TicketID, func(t *readmodels.TicketRow) {
+			for _, c := range e.Changes {
+				switch c.Field {
+				case "subject":
+					t.Subject = c.To
+				case "channel":
+					t.Channel = c.To
+				}
+			}
+		})
 	case aggregates.TicketAssignedEvent:
 		b.ticket(e.TicketID, func(t *readmodels.TicketRow) { t.AssigneeID = e.AssigneeID })
 	case aggregates.TicketRespondedEvent:

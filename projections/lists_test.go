@@ -225,6 +225,8 @@ func listsScenario(t *testing.T) []Event {
 // n is 0), each in its own transaction.
 func listsProject(t *testing.T, n int, events []Event) *readmodels.Queries {
 	pool := newTestPool(t)
+	// The lists name owners from the users directory.
+	project(t, pool, NewDirectory(), events...)
 	p := NewLists()
 	if n == 0 {
 		project(t, pool, p, events...)

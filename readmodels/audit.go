@@ -49,6 +49,8 @@ const (
 	AuditContact     = "contact"
 	AuditOpportunity = "opportunity"
 	AuditTicket      = "ticket"
+	// AuditUser is a user of the CRM's directory.
+	AuditUser = "user"
 	// AuditSubject is a data subject (a person), whose stream records
 	// the erasure of their personal data.
 	AuditSubject = "subject"
@@ -71,7 +73,7 @@ const (
 // AuditEntityTypes are the values of AuditEntry.EntityType and of
 // AuditFilter.EntityType.
 var AuditEntityTypes = []string{AuditLead, AuditAccount, AuditContact, AuditOpportunity, AuditTicket, AuditSubject,
-	AuditProduct, AuditPriceBook, AuditQuote, AuditOrder, AuditForecast, AuditCampaign, AuditWebForm, AuditArticle, AuditSegment}
+	AuditProduct, AuditPriceBook, AuditQuote, AuditOrder, AuditForecast, AuditCampaign, AuditWebForm, AuditArticle, AuditSegment, AuditUser}
 
 // AuditExportChunk is how many entries AuditEach reads per query.
 const AuditExportChunk = 1000

@@ -211,18 +211,21 @@ const maxFilterLen = 200
 // LeadRow is one lead of GET /v1/leads. Optional text fields are omitted
 // when empty; ConvertedAt is null until the lead converts.
 type LeadRow struct {
-	ID                     string     `json:"id"`
-	Status                 string     `json:"status"`
-	Name                   string     `json:"name"`
-	Company                string     `json:"company"`
-	Email                  string     `json:"email"`
-	Phone                  string     `json:"phone,omitempty"`
-	Source                 string     `json:"source"`
-	Campaign               string     `json:"campaign,omitempty"`
-	Region                 string     `json:"region,omitempty"`
-	Industry               string     `json:"industry,omitempty"`
-	CompanySize            string     `json:"company_size,omitempty"`
-	OwnerID                string     `json:"owner_id,omitempty"`
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	Name        string `json:"name"`
+	Company     string `json:"company"`
+	Email       string `json:"email"`
+	Phone       string `json:"phone,omitempty"`
+	Source      string `json:"source"`
+	Campaign    string `json:"campaign,omitempty"`
+	Region      string `json:"region,omitempty"`
+	Industry    string `json:"industry,omitempty"`
+	CompanySize string `json:"company_size,omitempty"`
+	OwnerID     string `json:"owner_id,omitempty"`
+	// OwnerName is the owner's name in the users directory ("" when
+	// unknown).
+	OwnerName              string     `json:"owner_name,omitempty"`
 	ContactAttempts        int        `json:"contact_attempts"`
 	DisqualificationReason string     `json:"disqualification_reason,omitempty"`
 	AccountID              string     `json:"account_id,omitempty"`
@@ -236,13 +239,16 @@ type LeadRow struct {
 // AccountRow is one account of GET /v1/accounts. Tags are sorted and never
 // nil.
 type AccountRow struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Industry  string    `json:"industry,omitempty"`
-	Size      string    `json:"size,omitempty"`
-	Region    string    `json:"region,omitempty"`
-	Tier      string    `json:"tier"`
-	OwnerID   string    `json:"owner_id,omitempty"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Industry string `json:"industry,omitempty"`
+	Size     string `json:"size,omitempty"`
+	Region   string `json:"region,omitempty"`
+	Tier     string `json:"tier"`
+	OwnerID  string `json:"owner_id,omitempty"`
+	// OwnerName is the owner's name in the users directory ("" when
+	// unknown).
+	OwnerName string    `json:"owner_name,omitempty"`
 	Tags      []string  `json:"tags"`
 	OpenedAt  time.Time `json:"opened_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -264,22 +270,25 @@ type ContactRow struct {
 // decimal string as it was given; ExpectedCloseDate is YYYY-MM-DD;
 // ClosedAt is null while the opportunity is open.
 type OpportunityRow struct {
-	ID                string     `json:"id"`
-	AccountID         string     `json:"account_id"`
-	LeadID            string     `json:"lead_id,omitempty"`
-	Name              string     `json:"name"`
-	Amount            string     `json:"amount"`
-	Currency          string     `json:"currency"`
-	ExpectedCloseDate string     `json:"expected_close_date"`
-	OwnerID           string     `json:"owner_id,omitempty"`
-	Stage             string     `json:"stage"`
-	Probability       int        `json:"probability"`
-	ForecastCategory  string     `json:"forecast_category"`
-	IsClosed          bool       `json:"is_closed"`
-	LostReason        string     `json:"lost_reason,omitempty"`
-	OpenedAt          time.Time  `json:"opened_at"`
-	ClosedAt          *time.Time `json:"closed_at"`
-	UpdatedAt         time.Time  `json:"updated_at"`
+	ID                string `json:"id"`
+	AccountID         string `json:"account_id"`
+	LeadID            string `json:"lead_id,omitempty"`
+	Name              string `json:"name"`
+	Amount            string `json:"amount"`
+	Currency          string `json:"currency"`
+	ExpectedCloseDate string `json:"expected_close_date"`
+	OwnerID           string `json:"owner_id,omitempty"`
+	// OwnerName is the owner's name in the users directory ("" when
+	// unknown).
+	OwnerName        string     `json:"owner_name,omitempty"`
+	Stage            string     `json:"stage"`
+	Probability      int        `json:"probability"`
+	ForecastCategory string     `json:"forecast_category"`
+	IsClosed         bool       `json:"is_closed"`
+	LostReason       string     `json:"lost_reason,omitempty"`
+	OpenedAt         time.Time  `json:"opened_at"`
+	ClosedAt         *time.Time `json:"closed_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
 }
 
 // TicketRow is one ticket of GET /v1/tickets. FirstResponseBreached and
@@ -287,14 +296,16 @@ type OpportunityRow struct {
 // late resolution); Breached also counts an open ticket past a due time at
 // the query's Now.
 type TicketRow struct {
-	ID                    string     `json:"id"`
-	Subject               string     `json:"subject"`
-	AccountID             string     `json:"account_id,omitempty"`
-	ContactID             string     `json:"contact_id,omitempty"`
-	Priority              string     `json:"priority"`
-	Channel               string     `json:"channel"`
-	Status                string     `json:"status"`
-	AssigneeID            string     `json:"assignee_id,omitempty"`
+	ID         string `json:"id"`
+	Subject    string `json:"subject"`
+	AccountID  string `json:"account_id,omitempty"`
+	ContactID  string `json:"contact_id,omitempty"`
+	Priority   string `json:"priority"`
+	Channel    string `json:"channel"`
+	Status     string `json:"status"`
+	AssigneeID string `json:"assignee_id,omitempty"`
+	// AssigneeName is the assignee's name in the users directory.
+	AssigneeName          string     `json:"assignee_name,omitempty"`
 	EscalationLevel       int        `json:"escalation_level"`
 	FirstResponseDue      time.Time  `json:"first_response_due"`
 	ResolutionDue         time.Time  `json:"resolution_due"`
@@ -402,13 +413,13 @@ func (q *Queries) leadsWhere(ctx context.Context, w *where, limit int, cursor, s
 		table: "leads",
 		columns: `id, status, name, company, email, phone, source, campaign, region, industry, company_size, owner_id,
 			contact_attempts, disqualification_reason, account_id, contact_id, opportunity_id, captured_at, converted_at,
-			updated_at`,
+			updated_at, ` + ownerName("leads.owner_id"),
 		limit: limit, cursor: cursor, sort: sort,
 	}, leadSorts, func(row pgx.CollectableRow) (LeadRow, error) {
 		var l LeadRow
 		err := row.Scan(&l.ID, &l.Status, &l.Name, &l.Company, &l.Email, &l.Phone, &l.Source, &l.Campaign, &l.Region,
 			&l.Industry, &l.CompanySize, &l.OwnerID, &l.ContactAttempts, &l.DisqualificationReason, &l.AccountID,
-			&l.ContactID, &l.OpportunityID, &l.CapturedAt, &l.ConvertedAt, &l.UpdatedAt)
+			&l.ContactID, &l.OpportunityID, &l.CapturedAt, &l.ConvertedAt, &l.UpdatedAt, &l.OwnerName)
 		l.CapturedAt, l.ConvertedAt, l.UpdatedAt = l.CapturedAt.UTC(), utcPtr(l.ConvertedAt), l.UpdatedAt.UTC()
 		return l, err
 	}, func(l LeadRow) string { return l.ID })
@@ -441,11 +452,11 @@ func (q *Queries) Accounts(ctx context.Context, f AccountFilter) (Page[AccountRo
 func (q *Queries) accountsWhere(ctx context.Context, w *where, limit int, cursor, sort string) (Page[AccountRow], error) {
 	return listPage(ctx, q, w, listQuery{
 		table:   "accounts",
-		columns: `id, name, industry, size, region, tier, owner_id, tags, opened_at, updated_at`,
+		columns: `id, name, industry, size, region, tier, owner_id, tags, opened_at, updated_at, ` + ownerName("accounts.owner_id"),
 		limit:   limit, cursor: cursor, sort: sort,
 	}, accountSorts, func(row pgx.CollectableRow) (AccountRow, error) {
 		var a AccountRow
-		err := row.Scan(&a.ID, &a.Name, &a.Industry, &a.Size, &a.Region, &a.Tier, &a.OwnerID, &a.Tags, &a.OpenedAt, &a.UpdatedAt)
+		err := row.Scan(&a.ID, &a.Name, &a.Industry, &a.Size, &a.Region, &a.Tier, &a.OwnerID, &a.Tags, &a.OpenedAt, &a.UpdatedAt, &a.OwnerName)
 		a.OpenedAt, a.UpdatedAt = a.OpenedAt.UTC(), a.UpdatedAt.UTC()
 		if a.Tags == nil {
 			a.Tags = []string{}
@@ -510,13 +521,13 @@ func (q *Queries) Opportunities(ctx context.Context, f OpportunityFilter) (Page[
 		table: "opportunities",
 		columns: `id, account_id, lead_id, name, amount::text, currency, to_char(expected_close_date, 'YYYY-MM-DD'),
 			owner_id, stage, probability, forecast_category, stage IN ('closed_won', 'closed_lost'), lost_reason,
-			opened_at, closed_at, updated_at`,
+			opened_at, closed_at, updated_at, ` + ownerName("opportunities.owner_id"),
 		limit: f.Limit, cursor: f.Cursor, sort: f.Sort,
 	}, opportunitySorts, func(row pgx.CollectableRow) (OpportunityRow, error) {
 		var o OpportunityRow
 		err := row.Scan(&o.ID, &o.AccountID, &o.LeadID, &o.Name, &o.Amount, &o.Currency, &o.ExpectedCloseDate,
 			&o.OwnerID, &o.Stage, &o.Probability, &o.ForecastCategory, &o.IsClosed, &o.LostReason, &o.OpenedAt, &o.ClosedAt,
-			&o.UpdatedAt)
+			&o.UpdatedAt, &o.OwnerName)
 		o.OpenedAt, o.ClosedAt, o.UpdatedAt = o.OpenedAt.UTC(), utcPtr(o.ClosedAt), o.UpdatedAt.UTC()
 		return o, err
 	}, func(o OpportunityRow) string { return o.ID })
@@ -563,13 +574,13 @@ func (q *Queries) Tickets(ctx context.Context, f TicketFilter) (Page[TicketRow],
 		table: "tickets",
 		columns: `id, subject, account_id, contact_id, priority, channel, status, assignee_id, escalation_level,
 			first_response_due, resolution_due, first_response_at, resolved_at, closed_at, first_response_late,
-			resolution_late, ` + breached + `, satisfaction, opened_at, updated_at`,
+			resolution_late, ` + breached + `, satisfaction, opened_at, updated_at, ` + ownerName("tickets.assignee_id"),
 		limit: f.Limit, cursor: f.Cursor, sort: f.Sort,
 	}, ticketSorts, func(row pgx.CollectableRow) (TicketRow, error) {
 		var t TicketRow
 		err := row.Scan(&t.ID, &t.Subject, &t.AccountID, &t.ContactID, &t.Priority, &t.Channel, &t.Status, &t.AssigneeID,
 			&t.EscalationLevel, &t.FirstResponseDue, &t.ResolutionDue, &t.FirstResponseAt, &t.ResolvedAt, &t.ClosedAt,
-			&t.FirstResponseBreached, &t.ResolutionBreached, &t.Breached, &t.Satisfaction, &t.OpenedAt, &t.UpdatedAt)
+			&t.FirstResponseBreached, &t.ResolutionBreached, &t.Breached, &t.Satisfaction, &t.OpenedAt, &t.UpdatedAt, &t.AssigneeName)
 		t.FirstResponseDue, t.ResolutionDue, t.OpenedAt = t.FirstResponseDue.UTC(), t.ResolutionDue.UTC(), t.OpenedAt.UTC()
 		t.UpdatedAt = t.UpdatedAt.UTC()
 		t.FirstResponseAt, t.ResolvedAt, t.ClosedAt = utcPtr(t.FirstResponseAt), utcPtr(t.ResolvedAt), utcPtr(t.ClosedAt)
@@ -647,6 +658,8 @@ func checkText(param, v string) error {
 // listQuery describes one keyset-paginated list over a table of the lists
 // schema.
 type listQuery struct {
+	// schema is the table's schema (empty: the lists').
+	schema         string
 	table, columns string
 	limit          int
 	cursor, sort   string
@@ -685,7 +698,11 @@ func listPage[T any](ctx context.Context, q *Queries, w *where, lq listQuery, so
 		}
 		w.conds = append(w.conds, fmt.Sprintf("(%s, id) %s (%s::%s, %s::text)", key.expr, cmp, w.arg(c.Value), key.typ, w.arg(c.ID)))
 	}
-	sql := "SELECT " + lq.columns + " FROM " + listsSchema + "." + lq.table
+	schema := lq.schema
+	if schema == "" {
+		schema = listsSchema
+	}
+	sql := "SELECT " + lq.columns + " FROM " + schema + "." + lq.table
 	if len(w.conds) > 0 {
 		sql += " WHERE " + strings.Join(w.conds, " AND ")
 	}
@@ -722,4 +739,34 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
+}
+
+// OwnedRecord is an open record a user owns (a lead, account or
+// opportunity) or is assigned (a ticket): its entity type and id.
+type OwnedRecord struct {
+	Type, ID string
+}
+
+// OwnedOpenRecords lists the open records of user: leads neither
+// converted nor disqualified, accounts, opportunities not closed and
+// tickets not closed, oldest first within each type.
+func (q *Queries) OwnedOpenRecords(ctx context.Context, user string) ([]OwnedRecord, error) {
+	rows, err := q.pool.Query(ctx, strings.ReplaceAll(`
+		SELECT 'lead', id FROM S.leads WHERE owner_id = $1 AND status NOT IN ('converted', 'disqualified')
+		UNION ALL SELECT 'account', id FROM S.accounts WHERE owner_id = $1
+		UNION ALL SELECT 'opportunity', id FROM S.opportunities WHERE owner_id = $1 AND closed_at IS NULL
+		UNION ALL SELECT 'ticket', id FROM S.tickets WHERE assignee_id = $1 AND status <> 'closed'`, "S.", listsSchema+"."), user)
+	if err != nil {
+		return nil, fmt.Errorf("owned records of %s: %w", user, err)
+	}
+	defer rows.Close()
+	var out []OwnedRecord
+	for rows.Next() {
+		var r OwnedRecord
+		if err := rows.Scan(&r.Type, &r.ID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }

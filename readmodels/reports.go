@@ -88,6 +88,9 @@ const (
 	GroupByOwner    = "owner"
 	GroupBySource   = "source"
 	GroupByCampaign = "campaign"
+	// GroupByTeam groups by the owner's team in the users directory (as
+	// it is now).
+	GroupByTeam = "team"
 )
 
 // FunnelFilter narrows the funnel: leads by capture time and opportunities
@@ -150,7 +153,9 @@ func (s FunnelStage) MarshalJSON() ([]byte, error) {
 // FunnelGroup is the funnel of one owner, source or campaign. Key is nil
 // for records without one.
 type FunnelGroup struct {
-	Key           *string           `json:"key"`
+	Key *string `json:"key"`
+	// Name is the owner's name, on groups by owner.
+	Name          string            `json:"name,omitempty"`
 	Leads         LeadFunnel        `json:"leads"`
 	Opportunities OpportunityFunnel `json:"opportunities"`
 }
@@ -195,8 +200,10 @@ func groupColumn(groupBy string) (string, error) {
 		return "source", nil
 	case GroupByCampaign:
 		return "campaign", nil
+	case GroupByTeam:
+		return `coalesce((SELECT u.team FROM ` + DirectorySchemaName + `.users u WHERE u.id = owner_id), '')`, nil
 	}
-	return "", fmt.Errorf("%w: group_by must be owner, source or campaign", ErrInvalid)
+	return "", fmt.Errorf("%w: group_by must be owner, team, source or campaign", ErrInvalid)
 }
 
 // Funnel computes the lead and opportunity funnels, and per group when
@@ -223,8 +230,41 @@ func (q *Queries) Funnel(ctx context.Context, f FunnelFilter) (Funnel, error) {
 		g := f.GroupBy
 		out.GroupBy = &g
 		out.Groups = t.funnelGroups()
+		if f.GroupBy == GroupByOwner {
+			if err := q.nameOwners(ctx, out.Groups); err != nil {
+				return Funnel{}, err
+			}
+		}
 	}
 	return out, nil
+}
+
+// nameOwners sets each owner group's name from the users directory.
+func (q *Queries) nameOwners(ctx context.Context, groups []FunnelGroup) error {
+	var ids []string
+	for _, g := range groups {
+		if g.Key != nil {
+			ids = append(ids, *g.Key)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := q.pool.Query(ctx, `SELECT id, name FROM `+DirectorySchemaName+`.users WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return fmt.Errorf("owner names: %w", err)
+	}
+	names := map[string]string{}
+	var id, name string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error { names[id] = name; return nil }); err != nil {
+		return fmt.Errorf("owner names: %w", err)
+	}
+	for i := range groups {
+		if groups[i].Key != nil {
+			groups[i].Name = names[*groups[i].Key]
+		}
+	}
+	return nil
 }
 
 // funnelCounts are the funnel counts of one group (or of all).

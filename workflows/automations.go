@@ -276,6 +276,8 @@ func (a *Automations) score(ctx context.Context, ev Event) error {
 		leadID = e.LeadID
 	case aggregates.LeadContactAttemptedEvent:
 		leadID = e.LeadID
+	case aggregates.LeadDetailsChangedEvent:
+		leadID = e.LeadID
 	default:
 		return nil
 	}
@@ -290,20 +292,10 @@ func (a *Automations) score(ctx context.Context, ev Event) error {
 	if !lead.Exists() || lead.Status() == aggregates.LeadConverted || lead.Status() == aggregates.LeadDisqualified {
 		return nil
 	}
+	// The command compares with the lead's current score and appends
+	// nothing when it is unchanged.
 	s, reasons := Score(lead.Captured(), lead.Attempts())
-	if s == lead.Score() && len(history) > 0 && hasScore(history) {
-		return nil
-	}
 	return a.bus.Send(ctx, &commands.ScoreLead{Envelope: envelope(AutoScoring, causeOf(ev), ""), LeadID: leadID, Score: s, Reasons: reasons})
-}
-
-func hasScore(h []commands.Recorded) bool {
-	for _, r := range h {
-		if _, ok := r.Event.(aggregates.LeadScoredEvent); ok {
-			return true
-		}
-	}
-	return false
 }
 
 // --- approvals -------------------------------------------------------------

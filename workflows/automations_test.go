@@ -24,9 +24,16 @@ func TestAssignmentAlternatesWithinARule(t *testing.T) {
 			t.Fatalf("%v: %s", bad, r.raw)
 		}
 	}
+	u1, u2, d1, chosen := e.user("Una One"), e.user("Udo Two"), e.user("Dee Fault"), e.user("Cho Sen")
+	// Owners must be active users: each unknown one is named.
+	r := e.must(http.StatusBadRequest, e.do("manager", "PUT", "/v1/automation/assignment", map[string]any{
+		"rules": []any{map[string]any{"owners": []string{u1, uuid.NewString()}}}, "default_owners": []string{"d1"}}))
+	if errs, _ := r.body["errors"].([]any); len(errs) != 2 {
+		t.Fatalf("unknown owners: %s", r.raw)
+	}
 	e.must(http.StatusOK, e.do("manager", "PUT", "/v1/automation/assignment", map[string]any{
-		"rules":          []any{map[string]any{"match": map[string]any{"region": "EMEA"}, "owners": []string{"u1", "u2"}, "strategy": "round_robin"}},
-		"default_owners": []string{"d1"}}))
+		"rules":          []any{map[string]any{"match": map[string]any{"region": "EMEA"}, "owners": []string{u1, u2}, "strategy": "round_robin"}},
+		"default_owners": []string{d1}}))
 	got := e.must(http.StatusOK, e.do("manager", "GET", "/v1/automation/assignment", nil))
 	if rules, _ := got.body["rules"].([]any); len(rules) != 1 {
 		t.Fatalf("rules read back: %s", got.raw)
@@ -36,7 +43,7 @@ func TestAssignmentAlternatesWithinARule(t *testing.T) {
 		leads = append(leads, e.lead(map[string]any{"region": "emea"}))
 	}
 	other := e.lead(map[string]any{"region": "APAC"})
-	owned := e.lead(map[string]any{"region": "EMEA", "owner_id": "chosen"})
+	owned := e.lead(map[string]any{"region": "EMEA", "owner_id": chosen})
 	// Leads captured close together may be handled concurrently and take
 	// their turns in either order; the turns alternate evenly.
 	turns := map[any]int{}
@@ -49,11 +56,11 @@ func TestAssignmentAlternatesWithinARule(t *testing.T) {
 			t.Fatalf("assignment metadata %v, captured event %v", ev["metadata"], captured["id"])
 		}
 	}
-	if len(turns) != 2 || turns["u1"] != 2 || turns["u2"] != 2 {
+	if len(turns) != 2 || turns[u1] != 2 || turns[u2] != 2 {
 		t.Fatalf("four leads went to %v, want two each to u1 and u2", turns)
 	}
 	e.eventually("default owner", func() bool { return len(e.eventsOf("leads", other, "lead.assigned.v1")) == 1 })
-	if o := e.must(http.StatusOK, e.do("admin", "GET", "/v1/leads/"+other, nil)).str("owner_id"); o != "d1" {
+	if o := e.must(http.StatusOK, e.do("admin", "GET", "/v1/leads/"+other, nil)).str("owner_id"); o != d1 {
 		t.Fatalf("unmatched lead owner %q, want the default d1", o)
 	}
 	// A lead captured with an owner keeps it: wait until the automations
@@ -327,7 +334,8 @@ func TestOverdueReminderSevenDaysPastCloseDate(t *testing.T) {
 func TestDeadLettersListedAndReplayed(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.must(http.StatusOK, e.do("admin", "PUT", "/v1/automation/assignment", map[string]any{"default_owners": []string{"u1"}}))
+	u1 := e.user("Una One")
+	e.must(http.StatusOK, e.do("admin", "PUT", "/v1/automation/assignment", map[string]any{"default_owners": []string{u1}}))
 	// Break the assignment automation's storage so it fails every retry.
 	if _, err := e.pool.Exec(ctx, `ALTER TABLE crm_assignment_picks RENAME TO crm_assignment_picks_away`); err != nil {
 		t.Fatal(err)
@@ -350,7 +358,7 @@ func TestDeadLettersListedAndReplayed(t *testing.T) {
 	}
 	lid := letter["id"].(string)
 	e.must(http.StatusOK, e.do("admin", "POST", "/v1/automation/dead-letters/"+lid+"/replay", nil))
-	if o := e.must(http.StatusOK, e.do("admin", "GET", "/v1/leads/"+id, nil)).str("owner_id"); o != "u1" {
+	if o := e.must(http.StatusOK, e.do("admin", "GET", "/v1/leads/"+id, nil)).str("owner_id"); o != u1 {
 		t.Fatalf("owner after replay %q", o)
 	}
 	r := e.must(http.StatusConflict, e.do("admin", "POST", "/v1/automation/dead-letters/"+lid+"/replay", nil))

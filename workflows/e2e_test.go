@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -172,9 +174,28 @@ func (e *env) history(kind, id string) []map[string]any {
 	return out
 }
 
-// eventsOf returns the history entries of one type.
+// user registers an active user and returns their id: owners and
+// assignees must name one.
+func (e *env) user(name string) string {
+	e.t.Helper()
+	body := map[string]any{"name": name, "email": strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "." + uuid.NewString()[:8] + "@staff.example.com"}
+	return e.must(http.StatusCreated, e.do("admin", "POST", "/v1/users", body)).str("id")
+}
+
+// eventsOf returns the history entries of one type. A lead's scores are
+// on its score stream, read from the events feed.
 func (e *env) eventsOf(kind, id, typ string) []map[string]any {
 	var out []map[string]any
+	if kind == "leads" && typ == "lead.scored.v1" {
+		r := e.must(http.StatusOK, e.do("admin", "GET", "/v1/events?types=lead.scored.v1&limit=500", nil))
+		items, _ := r.body["items"].([]any)
+		for _, it := range items {
+			if ev := it.(map[string]any); ev["stream"] == "lead_score-"+id {
+				out = append(out, ev)
+			}
+		}
+		return out
+	}
 	for _, ev := range e.history(kind, id) {
 		if ev["type"] == typ {
 			out = append(out, ev)

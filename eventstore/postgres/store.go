@@ -410,6 +410,23 @@ ORDER BY transaction_id DESC, position DESC LIMIT 1`).Scan(&tx, &pos)
 	return eventstore.Cursor{Major: tx, Minor: uint64(pos)}, nil
 }
 
+// Newest returns the cursor of the newest committed event, which may lie
+// beyond Head while an older transaction is still open: a reader that
+// waits for it has seen every event committed before the call.
+func (s *Store) Newest(ctx context.Context) (eventstore.Cursor, error) {
+	var tx uint64
+	var pos int64
+	err := s.pool.QueryRow(ctx, `SELECT transaction_id, position FROM crm_events
+ORDER BY transaction_id DESC, position DESC LIMIT 1`).Scan(&tx, &pos)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return eventstore.Cursor{}, nil
+	}
+	if err != nil {
+		return eventstore.Cursor{}, fmt.Errorf("newest event: %w", err)
+	}
+	return eventstore.Cursor{Major: tx, Minor: uint64(pos)}, nil
+}
+
 // scanEvents reads event rows; with a non-zero until it stops at the first
 // event recorded after it (the stream's prefix as it stood then).
 func scanEvents(rows pgx.Rows, until time.Time) ([]eventstore.Event, error) {

@@ -48,6 +48,9 @@ type Key struct {
 	Role      string     `json:"role"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// UserID is the user the key is bound to ("" for none): requests with
+	// it act as that user.
+	UserID string `json:"user_id,omitempty"`
 }
 
 // Principal is the actor events record for this key: "key:<id>:<name>".
@@ -114,18 +117,33 @@ func (s *Store) Create(ctx context.Context, name, role string) (Key, string, err
 	return k, secret, err
 }
 
+// CreateForUser is Create for a key bound to the user userID ("" for
+// none); the caller checks that the user exists.
+func (s *Store) CreateForUser(ctx context.Context, name, role, userID string) (Key, string, error) {
+	secret, err := NewSecret()
+	if err != nil {
+		return Key{}, "", err
+	}
+	k, err := s.createKey(ctx, name, role, secret, userID)
+	return k, secret, err
+}
+
 // CreateWithSecret stores a key with a caller-chosen secret.
 func (s *Store) CreateWithSecret(ctx context.Context, name, role, secret string) (Key, error) {
+	return s.createKey(ctx, name, role, secret, "")
+}
+
+func (s *Store) createKey(ctx context.Context, name, role, secret, userID string) (Key, error) {
 	if err := checkNameRole(name, role); err != nil {
 		return Key{}, err
 	}
 	if err := CheckSecret(secret); err != nil {
 		return Key{}, err
 	}
-	k := Key{ID: uuid.Must(uuid.NewV7()), Name: name, Role: role}
+	k := Key{ID: uuid.Must(uuid.NewV7()), Name: name, Role: role, UserID: userID}
 	err := s.pool.QueryRow(ctx,
-		`INSERT INTO crm_api_keys (id, name, role, key_hash) VALUES ($1, $2, $3, $4) RETURNING created_at`,
-		k.ID, name, role, hash(secret)).Scan(&k.CreatedAt)
+		`INSERT INTO crm_api_keys (id, name, role, key_hash, user_id) VALUES ($1, $2, $3, $4, $5) RETURNING created_at`,
+		k.ID, name, role, hash(secret), userID).Scan(&k.CreatedAt)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "crm_api_keys_name" {
 		return Key{}, fmt.Errorf("create api key %q: %w", name, ErrNameTaken)
@@ -179,8 +197,8 @@ func (s *Store) Bootstrap(ctx context.Context, secret string) (k Key, generated 
 func (s *Store) Authenticate(ctx context.Context, secret string) (Key, error) {
 	var k Key
 	err := s.pool.QueryRow(ctx,
-		`SELECT id, name, role, created_at FROM crm_api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
-		hash(secret)).Scan(&k.ID, &k.Name, &k.Role, &k.CreatedAt)
+		`SELECT id, name, role, created_at, user_id FROM crm_api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+		hash(secret)).Scan(&k.ID, &k.Name, &k.Role, &k.CreatedAt, &k.UserID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Key{}, ErrNotFound
 	}
@@ -192,13 +210,13 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (Key, error) {
 
 // List returns every key, revoked ones included, oldest first.
 func (s *Store) List(ctx context.Context) ([]Key, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, name, role, created_at, revoked_at FROM crm_api_keys ORDER BY id`)
+	rows, err := s.pool.Query(ctx, `SELECT id, name, role, created_at, revoked_at, user_id FROM crm_api_keys ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
 	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Key, error) {
 		var k Key
-		err := r.Scan(&k.ID, &k.Name, &k.Role, &k.CreatedAt, &k.RevokedAt)
+		err := r.Scan(&k.ID, &k.Name, &k.Role, &k.CreatedAt, &k.RevokedAt, &k.UserID)
 		return k, err
 	})
 	if err != nil {

@@ -116,6 +116,24 @@ func (a *Adapter) WaitFor(ctx context.Context, position string, names ...string)
 	return err
 }
 
+// Latest implements api.Progress: the newest committed event where the
+// log can tell (PostgreSQL), else its head.
+func (a *Adapter) Latest(ctx context.Context) (string, error) {
+	var c eventstore.Cursor
+	var err error
+	if n, ok := a.events.(interface {
+		Newest(context.Context) (eventstore.Cursor, error)
+	}); ok {
+		c, err = n.Newest(ctx)
+	} else {
+		c, err = a.events.Head(ctx)
+	}
+	if err != nil || c.IsZero() {
+		return "", err
+	}
+	return c.String(), nil
+}
+
 // Checkpoint implements api.Progress.
 func (a *Adapter) Checkpoint(ctx context.Context, projector string) (string, error) {
 	return a.e.Checkpoint(ctx, projector)

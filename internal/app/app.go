@@ -372,12 +372,52 @@ func (a *App) buildCommands(ctx context.Context) error {
 		a.Settings = workflows.NewSettings(a.DB.Pool)
 		co.SLAFunc, co.ApprovalPolicy = a.Settings.SLA, a.Settings.ApprovalPolicy
 	}
+	co.OwnedRecords = a.ownedRecords
 	var repo commands.Repository = a.Repository
 	if a.Observer != nil {
 		repo = a.Observer.Repository(repo)
 	}
 	a.Commands = commands.New(repo, co)
 	return nil
+}
+
+// ownedRecords lists a user's open records from the lists read model, once
+// it has caught up with the log as it is now (at most 5 s), so a record
+// assigned just before a deactivation is handed over too.
+func (a *App) ownedRecords(ctx context.Context, user string) ([]commands.RecordRef, error) {
+	if a.Engine == nil || a.Queries == nil || a.Log == nil {
+		return nil, errors.New("app: handing records over needs the projections")
+	}
+	// The newest committed event, not the log's head: the head stops
+	// below transactions still open, and an assignment committed just
+	// before the deactivation may lie past it.
+	var head eventstore.Cursor
+	var err error
+	if a.Postgres != nil {
+		head, err = a.Postgres.Newest(ctx)
+	} else {
+		head, err = a.Log.Head(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !head.IsZero() {
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := a.Engine.WaitFor(wctx, head.String(), readmodels.ListsProjector)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("waiting for the lists to catch up before a hand-over: %w", err)
+		}
+	}
+	owned, err := a.Queries.OwnedOpenRecords(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]commands.RecordRef, len(owned))
+	for i, o := range owned {
+		refs[i] = commands.RecordRef{Type: o.Type, ID: o.ID}
+	}
+	return refs, nil
 }
 
 // buildProjections builds the projection engine over the (revealed) log
@@ -499,7 +539,7 @@ func (a *App) buildHTTP(context.Context) error {
 	a.Requests = requestlog.New(a.DB.Pool, requestlog.Options{Logger: a.log, SpoolDir: spool})
 	a.onClose(a.Requests.Close) // writes the request audit entries still queued
 	o := api.Options{Ready: a, Metrics: reg, Logger: a.log, Version: hc.Version,
-		Keys: KeysForAPI(a.Keys), Commands: a.Commands, Responses: a.Repository,
+		Keys: KeysForAPI(a.Keys, a.Commands), Commands: a.Commands, Responses: a.Repository,
 		Progress: a.Adapter, Projections: a.Adapter, Feed: a.Adapter,
 		Lists: a.Queries, Audit: a.Queries, Reports: a.Queries, Requests: a.Requests,
 		Verifier: noVerifier{}, RateLimit: hc.RateLimit, RequestTimeout: hc.RequestTimeout,

@@ -135,8 +135,8 @@ func (e *recoveryEnv) recovered(downCorr string) {
 	})
 	// The automations resumed too: the lead-scoring rule scores it.
 	until(t, "the new lead scored", func() bool {
-		s, b := e.get("/v1/leads/" + id + "/history")
-		return s == http.StatusOK && bytes.Contains(b, []byte("lead.scored.v1"))
+		s, b := e.get("/v1/leads/" + id)
+		return s == http.StatusOK && !bytes.Contains(b, []byte(`"score":0`))
 	})
 	e.audited(downCorr)
 }

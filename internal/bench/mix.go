@@ -121,6 +121,9 @@ type mix struct {
 	// next payment settles.
 	book, product string
 	paidFor       string
+	// agent is the user the worker's tickets are assigned to, registered
+	// before its first assignment (not timed).
+	agent string
 	// lat holds each kind of command's latencies (see mixKinds).
 	lat [mixSteps][]time.Duration
 }
@@ -187,6 +190,14 @@ func (m *mix) next(ctx context.Context) error {
 			return err
 		}
 	}
+	if m.step == 12 && m.agent == "" {
+		r, err := m.c.post(ctx, "/v1/users", map[string]any{"name": "Support Agent",
+			"email": fmt.Sprintf("agent.%s.%d@example.com", m.run, m.worker), "team": "support"})
+		if err != nil {
+			return err
+		}
+		m.agent = r.ID
+	}
 	var (
 		r     reply
 		err   error
@@ -232,7 +243,7 @@ func (m *mix) next(ctx context.Context) error {
 			"account_id": m.acct, "priority": "normal", "channel": "email"})
 		m.ticket = r.ID
 	case 12:
-		_, err = m.c.post(ctx, "/v1/tickets/"+m.ticket+"/assign", map[string]any{"assignee_id": "support-agent-1"})
+		_, err = m.c.post(ctx, "/v1/tickets/"+m.ticket+"/assign", map[string]any{"assignee_id": m.agent})
 	case 13:
 		_, err = m.c.post(ctx, "/v1/tickets/"+m.ticket+"/responses", map[string]any{"body": "We are looking into it."})
 	case 14:

@@ -170,6 +170,28 @@ func (v *Vault) Seal(ctx context.Context, q Querier, streams []Stream) (*Sealed,
 				}
 				m[f], changed = b, true
 			}
+			var sealErr error
+			inChanges, err := p.eachChange(m, func(name string, raw json.RawMessage) (json.RawMessage, bool) {
+				plain := str(raw)
+				if p.keepsPlain(plain) || sealErr != nil {
+					return nil, false
+				}
+				sealed := Erased
+				if r.aead != nil {
+					if sealed, sealErr = seal(r.aead, r.id, e.ID, name, plain); sealErr != nil {
+						return nil, false
+					}
+				}
+				b, _ := json.Marshal(sealed)
+				return b, true
+			})
+			if err == nil {
+				err = sealErr
+			}
+			if err != nil {
+				return nil, fmt.Errorf("privacy: seal %s: %w", e.Type, err)
+			}
+			changed = changed || inChanges
 			if changed {
 				data, err := json.Marshal(m)
 				if err != nil {
@@ -238,7 +260,13 @@ func eachSealed(typ string, data []byte, fn func(sealedField)) error {
 			fn(sealedField{field: f, raw: raw, subject: subject, sealed: sealed, email: f == p.emailField})
 		}
 	}
-	return nil
+	_, err := p.eachChange(m, func(name string, raw json.RawMessage) (json.RawMessage, bool) {
+		if subject, sealed, ok := parseEnvelope(str(raw)); ok {
+			fn(sealedField{field: name, raw: raw, subject: subject, sealed: sealed, email: strings.HasPrefix(name, "changes.email.")})
+		}
+		return nil, false
+	})
+	return err
 }
 
 // Reveal replaces the encrypted values of events, in place, by their

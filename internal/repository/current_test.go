@@ -3,6 +3,7 @@ package repository_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -71,6 +72,16 @@ func TestDecisionsOnAStaleCache(t *testing.T) {
 	}
 	a, b := node(), node()
 	meta := commands.Metadata{Actor: "user:test", CommandID: "c"}
+	// Owners must be users of the directory.
+	reps := make([]string, 3)
+	for i := range reps {
+		r := &commands.RegisterUser{Envelope: commands.Envelope{Metadata: meta},
+			RegisterUser: aggregates.RegisterUser{Name: fmt.Sprintf("Rep %d", i), Email: fmt.Sprintf("rep%d@staff.example.com", i)}}
+		if err := a.RegisterUser(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		reps[i] = r.Result.ID
+	}
 	capture := &commands.CaptureLead{Envelope: commands.Envelope{Metadata: meta},
 		CaptureLead: aggregates.CaptureLead{Name: "Grace", Company: "Navy", Email: "grace@example.com", Source: "referral"}}
 	if err := a.CaptureLead(ctx, capture); err != nil {
@@ -98,8 +109,8 @@ func TestDecisionsOnAStaleCache(t *testing.T) {
 	}
 	// An assignment with If-Match of the true version succeeds.
 	v := version()
-	assign := &commands.AssignLead{Envelope: commands.Envelope{Metadata: meta, IfMatch: &v}, LeadID: id, OwnerID: "rep-1"}
-	if err := b.AssignLead(ctx, &commands.AssignLead{Envelope: commands.Envelope{Metadata: meta}, LeadID: id, OwnerID: "rep-0"}); err != nil {
+	assign := &commands.AssignLead{Envelope: commands.Envelope{Metadata: meta, IfMatch: &v}, LeadID: id, OwnerID: reps[1]}
+	if err := b.AssignLead(ctx, &commands.AssignLead{Envelope: commands.Envelope{Metadata: meta}, LeadID: id, OwnerID: reps[0]}); err != nil {
 		t.Fatal(err)
 	}
 	v = version()
@@ -111,10 +122,10 @@ func TestDecisionsOnAStaleCache(t *testing.T) {
 	}
 	// B assigns again; the same owner assigned on A changes nothing and
 	// reports the true version.
-	if err := b.AssignLead(ctx, &commands.AssignLead{Envelope: commands.Envelope{Metadata: meta}, LeadID: id, OwnerID: "rep-2"}); err != nil {
+	if err := b.AssignLead(ctx, &commands.AssignLead{Envelope: commands.Envelope{Metadata: meta}, LeadID: id, OwnerID: reps[2]}); err != nil {
 		t.Fatal(err)
 	}
-	same := &commands.AssignLead{Envelope: commands.Envelope{Metadata: meta}, LeadID: id, OwnerID: "rep-2"}
+	same := &commands.AssignLead{Envelope: commands.Envelope{Metadata: meta}, LeadID: id, OwnerID: reps[2]}
 	if err := a.AssignLead(ctx, same); err != nil {
 		t.Fatal(err)
 	}
