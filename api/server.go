@@ -97,12 +97,12 @@ type server struct {
 	rateLimit   RateLimit
 	cash        CashReports
 	// now is the clock that dates live reports (receivables aging).
-	now func() time.Time
-	engagement  Engagement
-	segments    SegmentQueries
-	forms       *webForms
-	observer    Observer
-	export      EventExport
+	now        func() time.Time
+	engagement Engagement
+	segments   SegmentQueries
+	forms      *webForms
+	observer   Observer
+	export     EventExport
 	// root is the whole router, to name the route of a request refused
 	// before routing.
 	root chi.Routes

@@ -88,7 +88,7 @@ type Handler struct {
 	// quoteThreshold is the discount (percent) above which a quote needs
 	// approval.
 	quoteThreshold string
-	owned      func(ctx context.Context, userID string) ([]RecordRef, error)
+	owned          func(ctx context.Context, userID string) ([]RecordRef, error)
 }
 
 // Options configure a Handler.

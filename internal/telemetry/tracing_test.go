@@ -83,6 +83,20 @@ func TestConversionSpanTree(t *testing.T) {
 		return out
 	}
 	lead := post("/v1/leads", `{"name":"Ada Lovelace","company":"Engines Ltd","email":"ada@example.com","source":"webinar"}`)["id"].(string)
+	// Lead scoring scores the captured lead before it moves on (it skips
+	// a lead already converted when it gets to it).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		scored := false
+		for _, s := range exp.GetSpans() {
+			scored = scored || s.Name == "command ScoreLead"
+		}
+		if scored {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the captured lead was not scored within 10 s")
+		}
+	}
 	post("/v1/leads/"+lead+"/qualify", `{}`)
 	const correlation = "conversion-of-ada"
 	conv := post("/v1/leads/"+lead+"/convert", `{"opportunity":{"name":"Engines 2027","amount":"125000.00","currency":"EUR","expected_close_date":"2027-03-31"}}`,
