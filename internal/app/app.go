@@ -478,7 +478,12 @@ func (a *App) buildWorkflows(ctx context.Context) error {
 		return err
 	}
 	workflows.Register(backbone, a.Scheduler, a.Commands, a.Settings)
-	workflows.RegisterLeadToCash(backbone, a.Scheduler, a.Commands, wc.Collections)
+	collections := wc.Collections
+	if collections.Managers == nil {
+		// Escalations go to the owner's manager in the users directory.
+		collections.Managers = a.Commands
+	}
+	workflows.RegisterLeadToCash(backbone, a.Scheduler, a.Commands, collections)
 	wo := wc.Webhooks
 	if wo.Logger == nil {
 		wo.Logger = a.log
