@@ -96,7 +96,10 @@ func cashCatalog(t *testing.T, e *env) (book, licence, support string) {
 func TestLeadToCashScenario(t *testing.T) {
 	clock := &testClock{now: time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC)}
 	e := newEnvCash(t, clock)
-	ann, bob := e.owner("ann"), e.owner("bob")
+	// Ann's manager, whom her escalations go to through the directory.
+	maria := e.user("Maria")
+	ann := e.user("ann", "manager_id", maria)
+	bob := e.owner("bob")
 	book, licence, support := cashCatalog(t, e)
 
 	account := e.must(201, e.do("sales", "POST", "/v1/accounts", `{"name":"Engines Ltd"}`)).str("id")
@@ -225,6 +228,9 @@ func TestLeadToCashScenario(t *testing.T) {
 		"order.collection_escalated.v1 automation:collections " + ann + " installment 3 days 10 2833.34"}
 	if !reflect.DeepEqual(steps, wantSteps) {
 		t.Fatalf("collection steps\n got %q\nwant %q", steps, wantSteps)
+	}
+	if !strings.Contains(string(hist.raw), `"manager_id":"`+maria+`"`) {
+		t.Errorf("the escalation is not addressed to the owner's manager %s: %s", maria, hist.raw)
 	}
 
 	// Targets and a forecast adjustment.
