@@ -50,7 +50,7 @@ func TestListsSortOverHTTP(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"/v1/opportunities?sort=-amount", "/v1/opportunities?sort=close_date", "/v1/tickets?sort=priority",
-		"/v1/tickets?sort=-due", "/v1/accounts?sort=-updated", "/v1/contacts?sort=name"} {
+		"/v1/tickets?sort=-due", "/v1/accounts?sort=-updated", "/v1/contacts?sort=name", "/v1/leads?sort=-score"} {
 		e.must(http.StatusOK, e.do("admin", http.MethodGet, path, nil))
 	}
 }

@@ -232,6 +232,8 @@ func (b *listsBatch) touch(d aggregates.Event) {
 		listsNeed(b.loadTickets, b.newTickets, e.TicketID)
 	case aggregates.LeadAssignedEvent:
 		listsNeed(b.loadLeads, b.newLeads, e.LeadID)
+	case aggregates.LeadScoredEvent:
+		listsNeed(b.loadLeads, b.newLeads, e.LeadID)
 	case aggregates.LeadContactAttemptedEvent:
 		listsNeed(b.loadLeads, b.newLeads, e.LeadID)
 	case aggregates.LeadQualifiedEvent:
@@ -296,12 +298,12 @@ func (b *listsBatch) load(ctx context.Context, tx pgx.Tx) error {
 	if len(b.loadLeads) > 0 {
 		batch.Queue(`SELECT id, status, name, company, email, phone, source, campaign, region, industry, company_size,
 			owner_id, contact_attempts, disqualification_reason, account_id, contact_id, opportunity_id, captured_at,
-			converted_at, updated_at FROM leads WHERE id = ANY($1)`, listsKeys(b.loadLeads)).Query(func(rows pgx.Rows) error {
+			converted_at, updated_at, score FROM leads WHERE id = ANY($1)`, listsKeys(b.loadLeads)).Query(func(rows pgx.Rows) error {
 			return listsForEach(rows, func() error {
 				var l readmodels.LeadRow
 				if err := rows.Scan(&l.ID, &l.Status, &l.Name, &l.Company, &l.Email, &l.Phone, &l.Source, &l.Campaign,
 					&l.Region, &l.Industry, &l.CompanySize, &l.OwnerID, &l.ContactAttempts, &l.DisqualificationReason,
-					&l.AccountID, &l.ContactID, &l.OpportunityID, &l.CapturedAt, &l.ConvertedAt, &l.UpdatedAt); err != nil {
+					&l.AccountID, &l.ContactID, &l.OpportunityID, &l.CapturedAt, &l.ConvertedAt, &l.UpdatedAt, &l.Score); err != nil {
 					return err
 				}
 				b.leads[l.ID] = &l
@@ -419,6 +421,9 @@ func (b *listsBatch) applyLead(ev Event) bool {
 		})
 	case aggregates.LeadAssignedEvent:
 		b.lead(e.LeadID, func(l *readmodels.LeadRow) { l.OwnerID = e.OwnerID })
+	case aggregates.LeadScoredEvent:
+		// On the lead's score stream; the row is the lead's.
+		b.lead(e.LeadID, func(l *readmodels.LeadRow) { l.Score = e.Score })
 	case aggregates.LeadContactAttemptedEvent:
 		b.lead(e.LeadID, func(l *readmodels.LeadRow) {
 			l.ContactAttempts = e.AttemptNumber
@@ -686,7 +691,8 @@ var (
 		listsColumn{name: "account_id", array: "text[]"}, listsColumn{name: "contact_id", array: "text[]"},
 		listsColumn{name: "opportunity_id", array: "text[]"},
 		listsColumn{name: "captured_at", array: "timestamptz[]"}, listsColumn{name: "converted_at", array: "timestamptz[]"},
-		listsColumn{name: "updated_at", array: "timestamptz[]"}))
+		listsColumn{name: "updated_at", array: "timestamptz[]"},
+		listsColumn{name: "score", array: "int4[]"}))
 
 	listsUpsertAccounts = listsUpsertSQL("accounts", append(listsTextCols("id", "name", "industry", "size", "region", "tier", "owner_id"),
 		listsColumn{name: "tags", array: "text[]",
@@ -732,12 +738,12 @@ func listsTSPtr(t *time.Time) pgtype.Timestamptz {
 func (b *listsBatch) write(ctx context.Context, tx pgx.Tx) error {
 	batch := &pgx.Batch{}
 	if ids := listsKeys(b.dirtyLeads); len(ids) > 0 {
-		cols := newListsColumns(20, len(ids))
+		cols := newListsColumns(21, len(ids))
 		for _, id := range ids {
 			l := b.leads[id]
 			cols.add(l.ID, l.Status, l.Name, l.Company, l.Email, l.Phone, l.Source, l.Campaign, l.Region, l.Industry,
 				l.CompanySize, l.OwnerID, int32(l.ContactAttempts), l.DisqualificationReason, l.AccountID, l.ContactID,
-				l.OpportunityID, listsTS(l.CapturedAt), listsTSPtr(l.ConvertedAt), listsTS(l.UpdatedAt))
+				l.OpportunityID, listsTS(l.CapturedAt), listsTSPtr(l.ConvertedAt), listsTS(l.UpdatedAt), int32(l.Score))
 		}
 		batch.Queue(listsUpsertLeads, cols.args()...)
 	}

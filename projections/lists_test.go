@@ -737,6 +737,7 @@ func TestListsSortOrders(t *testing.T) {
 		"created": func(a, b readmodels.LeadRow) int { return a.CapturedAt.Compare(b.CapturedAt) },
 		"updated": func(a, b readmodels.LeadRow) int { return a.UpdatedAt.Compare(b.UpdatedAt) },
 		"name":    func(a, b readmodels.LeadRow) int { return strings.Compare(a.Name, b.Name) },
+		"score":   func(a, b readmodels.LeadRow) int { return cmp.Compare(a.Score, b.Score) },
 	})
 	checkSorts(t, "accounts", readmodels.AccountSorts, func(sort, cursor string, limit int) (readmodels.Page[readmodels.AccountRow], error) {
 		return q.Accounts(ctx, readmodels.AccountFilter{Sort: sort, Cursor: cursor, Limit: limit})
@@ -780,7 +781,7 @@ func TestListsSortOrders(t *testing.T) {
 	if _, err := q.Leads(ctx, readmodels.LeadFilter{Sort: "-name", Cursor: *page.NextCursor}); !errors.Is(err, readmodels.ErrCursor) {
 		t.Errorf("a name cursor under -name: %v, want ErrCursor", err)
 	}
-	if _, err := q.Leads(ctx, readmodels.LeadFilter{Sort: "score"}); !errors.Is(err, readmodels.ErrInvalid) ||
+	if _, err := q.Leads(ctx, readmodels.LeadFilter{Sort: "priority"}); !errors.Is(err, readmodels.ErrInvalid) ||
 		!strings.Contains(err.Error(), "created, updated, name") {
 		t.Errorf("unknown sort: %v", err)
 	}
@@ -821,5 +822,36 @@ func checkSorts[T any](t *testing.T, name string, sorts []string, list func(sort
 				t.Errorf("%s sorted by %s:\n got %v\nwant %v", name, sort, listsShort(got), listsShort(want))
 			}
 		}
+	}
+}
+
+// TestListsShowTheLeadScore: a score, recorded on the lead's score stream,
+// shows in the lead's row and sorts it, and does not make the lead
+// updated (a derived value, not a change by a person or a command).
+func TestListsShowTheLeadScore(t *testing.T) {
+	seq := newEventSeq(t)
+	t0 := time.Date(2027, 2, 1, 9, 0, 0, 0, time.UTC)
+	var events []Event
+	for i, score := range []int{40, 70, 10} {
+		id := listsID(9, i+1)
+		events = append(events,
+			seq.ev("lead-"+id, 1, t0.Add(time.Duration(i)*time.Minute), "sales", aggregates.LeadCapturedEvent{LeadID: id, Name: fmt.Sprintf("Lead %d", i),
+				Company: "Co", Email: fmt.Sprintf("l%d@example.com", i), Source: "web", CapturedAt: t0.Add(time.Duration(i) * time.Minute)}),
+			seq.ev("lead_score-"+id, 1, t0.Add(time.Hour), "automation:scoring", aggregates.LeadScoredEvent{LeadID: id, Score: score}))
+	}
+	q := listsProject(t, 2, events)
+	page, err := q.Leads(context.Background(), readmodels.LeadFilter{Sort: "-score"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range page.Items {
+		got = append(got, fmt.Sprintf("%s=%d", l.Name, l.Score))
+		if !l.UpdatedAt.Equal(l.CapturedAt) {
+			t.Errorf("%s: updated_at %v moved with the score (captured %v)", l.Name, l.UpdatedAt, l.CapturedAt)
+		}
+	}
+	if want := []string{"Lead 1=70", "Lead 0=40", "Lead 2=10"}; !slices.Equal(got, want) {
+		t.Errorf("leads by -score: %v, want %v", got, want)
 	}
 }

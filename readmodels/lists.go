@@ -39,7 +39,8 @@ CREATE TABLE leads (
 	opportunity_id          text NOT NULL DEFAULT '',
 	captured_at             timestamptz NOT NULL,
 	converted_at            timestamptz,
-	updated_at              timestamptz NOT NULL DEFAULT '-infinity'
+	updated_at              timestamptz NOT NULL DEFAULT '-infinity',
+	score                   integer NOT NULL DEFAULT 0
 );
 CREATE INDEX leads_captured ON leads (captured_at, id);
 CREATE INDEX leads_status ON leads (status, captured_at, id);
@@ -47,6 +48,7 @@ CREATE INDEX leads_owner ON leads (owner_id, captured_at, id);
 CREATE INDEX leads_source ON leads (source, captured_at, id);
 CREATE INDEX leads_campaign ON leads (campaign, captured_at, id);
 CREATE INDEX leads_updated ON leads (updated_at, id);
+CREATE INDEX leads_score ON leads (score, id);
 
 CREATE TABLE accounts (
 	id        text COLLATE "C" PRIMARY KEY,
@@ -140,6 +142,7 @@ var (
 		timeKey("created", "captured_at", func(l LeadRow) time.Time { return l.CapturedAt }),
 		timeKey("updated", "updated_at", func(l LeadRow) time.Time { return l.UpdatedAt }),
 		textKey("name", "name", func(l LeadRow) string { return l.Name }),
+		{name: "score", expr: "score", typ: "integer", value: func(l LeadRow) string { return strconv.Itoa(l.Score) }},
 	}
 	accountSorts = []sortKey[AccountRow]{
 		timeKey("created", "opened_at", func(a AccountRow) time.Time { return a.OpenedAt }),
@@ -234,6 +237,8 @@ type LeadRow struct {
 	CapturedAt             time.Time  `json:"captured_at"`
 	ConvertedAt            *time.Time `json:"converted_at"`
 	UpdatedAt              time.Time  `json:"updated_at"`
+	// Score is the lead-scoring automation's latest score (0 before it).
+	Score int `json:"score"`
 }
 
 // AccountRow is one account of GET /v1/accounts. Tags are sorted and never
@@ -413,13 +418,13 @@ func (q *Queries) leadsWhere(ctx context.Context, w *where, limit int, cursor, s
 		table: "leads",
 		columns: `id, status, name, company, email, phone, source, campaign, region, industry, company_size, owner_id,
 			contact_attempts, disqualification_reason, account_id, contact_id, opportunity_id, captured_at, converted_at,
-			updated_at, ` + ownerName("leads.owner_id"),
+			updated_at, score, ` + ownerName("leads.owner_id"),
 		limit: limit, cursor: cursor, sort: sort,
 	}, leadSorts, func(row pgx.CollectableRow) (LeadRow, error) {
 		var l LeadRow
 		err := row.Scan(&l.ID, &l.Status, &l.Name, &l.Company, &l.Email, &l.Phone, &l.Source, &l.Campaign, &l.Region,
 			&l.Industry, &l.CompanySize, &l.OwnerID, &l.ContactAttempts, &l.DisqualificationReason, &l.AccountID,
-			&l.ContactID, &l.OpportunityID, &l.CapturedAt, &l.ConvertedAt, &l.UpdatedAt, &l.OwnerName)
+			&l.ContactID, &l.OpportunityID, &l.CapturedAt, &l.ConvertedAt, &l.UpdatedAt, &l.Score, &l.OwnerName)
 		l.CapturedAt, l.ConvertedAt, l.UpdatedAt = l.CapturedAt.UTC(), utcPtr(l.ConvertedAt), l.UpdatedAt.UTC()
 		return l, err
 	}, func(l LeadRow) string { return l.ID })
