@@ -5,55 +5,25 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"crm/internal/testbin"
 	"crm/internal/testdb"
 )
 
-// crmBuild is the crm binary the tests start: built once per test binary.
-var crmBuild struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
+// crmBinary returns the path of the crm binary, built once per test
+// binary (testbin.CRM).
+func crmBinary(t *testing.T) string { return testbin.CRM(t) }
 
-func crmBinary(t *testing.T) string {
-	t.Helper()
-	crmBuild.once.Do(func() {
-		dir, err := os.MkdirTemp("", "crm-console-bin-")
-		if err != nil {
-			crmBuild.err = err
-			return
-		}
-		crmBuild.dir = dir
-		path := filepath.Join(dir, "crm")
-		if out, err := exec.Command("go", "build", "-o", path, "crm/cmd/crm").CombinedOutput(); err != nil {
-			crmBuild.err = fmt.Errorf("go build: %v\n%s", err, out)
-			return
-		}
-		crmBuild.path = path
-	})
-	if crmBuild.err != nil {
-		t.Fatal(crmBuild.err)
-	}
-	return crmBuild.path
-}
-
-func removeCRMBinary() {
-	if crmBuild.dir != "" {
-		_ = os.RemoveAll(crmBuild.dir)
-	}
-}
+// removeCRMBinary deletes it; TestMain calls it after the tests.
+func removeCRMBinary() { testbin.Remove() }
 
 // testAdminKey is the bootstrap admin key of the servers the tests start.
 const testAdminKey = "console-test-admin-key-0123456789"

@@ -10,53 +10,20 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"crm/internal/testbin"
 )
 
-// crmBuild is the crm binary shared by the tests of this test binary: built
-// on first use, removed by TestMain.
-var crmBuild struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
+// crmBinary returns the path of the crm binary, built once per test
+// binary (testbin.CRM).
+func crmBinary(t *testing.T) string { return testbin.CRM(t) }
 
-// crmBinary returns the path of the crm binary, building it on first use.
-func crmBinary(t *testing.T) string {
-	t.Helper()
-	crmBuild.once.Do(func() {
-		dir, err := os.MkdirTemp("", "crm-bin-")
-		if err != nil {
-			crmBuild.err = err
-			return
-		}
-		crmBuild.dir = dir
-		path := filepath.Join(dir, "crm")
-		if out, err := exec.Command("go", "build", "-o", path, ".").CombinedOutput(); err != nil {
-			crmBuild.err = fmt.Errorf("go build: %v\n%s", err, out)
-			return
-		}
-		crmBuild.path = path
-	})
-	if crmBuild.err != nil {
-		t.Fatal(crmBuild.err)
-	}
-	return crmBuild.path
-}
-
-// removeCRMBinary deletes the shared binary; TestMain calls it after the
-// tests.
-func removeCRMBinary() {
-	if crmBuild.dir != "" {
-		_ = os.RemoveAll(crmBuild.dir)
-	}
-}
+// removeCRMBinary deletes it; TestMain calls it after the tests.
+func removeCRMBinary() { testbin.Remove() }
 
 // startCRM starts bin with args, without the caller's CRM_* environment,
 // and kills it when t ends. A non-nil stderr receives the process's
