@@ -383,6 +383,18 @@ func (b *Backbone) Run(ctx context.Context) error {
 		return fmt.Errorf("router: %w", err)
 	case <-ctx.Done():
 	}
+	// Stopping closes the pubsubs at once: a forwarder or an automation
+	// waiting for a handler's ack then returns instead of holding the stop
+	// up (what they were handing over is redelivered from the checkpoint).
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		select {
+		case <-ctx.Done():
+			b.Close()
+		case <-stopped:
+		}
+	}()
 	if ctx.Err() == nil {
 		b.forward(ctx)
 	}
@@ -390,13 +402,16 @@ func (b *Backbone) Run(ctx context.Context) error {
 	return <-routerDone
 }
 
-// Close stops the router (Run calls it). It is idempotent.
+// Close stops the router (Run calls it). It is idempotent. The pubsubs
+// close first, which ends every publish waiting for an ack (Send and the
+// forwarder then answer errClosing), so that the router's handlers can
+// finish without waiting for each other.
 func (b *Backbone) Close() {
 	b.closeOnce.Do(func() {
 		b.closing.Store(true)
-		_ = b.router.Close()
 		_ = b.events.Close()
 		_ = b.commands.Close()
+		_ = b.router.Close()
 	})
 }
 
