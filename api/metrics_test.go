@@ -121,6 +121,10 @@ func TestMetricsAfterTrafficPassPromtool(t *testing.T) {
 	lead := e.must(201, e.do("sales", "POST", "/v1/leads", leadBody, "Idempotency-Key", "metrics-1")).str("id")
 	e.must(201, e.do("sales", "POST", "/v1/leads", leadBody, "Idempotency-Key", "metrics-1"))
 	e.must(200, e.do("sales", "POST", "/v1/leads/"+lead+"/contact-attempts", map[string]any{"channel": "call", "outcome": "reached"}))
+	// The scoring automation scores the lead before it moves on (it
+	// skips a lead that is already converted when it gets to it).
+	e.eventually("the lead's score", func() response { return e.do("sales", "GET", "/v1/leads/"+lead, nil) },
+		func(r response) bool { s, _ := r.body["score"].(float64); return s > 0 })
 	e.must(200, e.do("sales", "POST", "/v1/leads/"+lead+"/qualify", map[string]any{}))
 	e.must(412, e.do("sales", "POST", "/v1/leads/"+lead+"/assign", map[string]any{"owner_id": e.owner("owner-2")}, "If-Match", `"1"`))
 	conv := e.must(200, e.do("sales", "POST", "/v1/leads/"+lead+"/convert", map[string]any{"opportunity": map[string]any{
